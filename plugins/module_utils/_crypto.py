@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: sso.authentik contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Certificate helpers: parse PEM, fingerprints in authentik's format, key/certificate checks."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import traceback
+
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - reported by the module through missing_required_lib
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+
+def load_certificate(pem, option="certificate"):
+    """The x509 certificate in a PEM text; a clear error naming the option otherwise."""
+    if not isinstance(pem, str) or "-----BEGIN CERTIFICATE-----" not in pem:
+        raise EngineError("%s is not a PEM certificate (expected a '-----BEGIN CERTIFICATE-----' block)." % option)
+    try:
+        return x509.load_pem_x509_certificate(pem.strip().encode())
+    except ValueError as exc:
+        raise EngineError("%s is not a valid PEM certificate: %s" % (option, exc))
+
+
+def load_private_key(pem, option="private_key"):
+    if not isinstance(pem, str) or "PRIVATE KEY-----" not in pem:
+        raise EngineError("%s is not a PEM private key (expected a '-----BEGIN ... PRIVATE KEY-----' block)." % option)
+    try:
+        return serialization.load_pem_private_key(pem.strip().encode(), password=None)
+    except TypeError:
+        raise EngineError("%s is encrypted; give the key without a passphrase." % option)
+    except ValueError as exc:
+        raise EngineError("%s is not a valid PEM private key: %s" % (option, exc))
+
+
+def public_bytes(key):
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def check_key_matches(cert, key, cert_option="certificate", key_option="private_key"):
+    if public_bytes(cert.public_key()) != public_bytes(key.public_key()):
+        raise EngineError("%s does not belong to %s (their public keys differ)." % (key_option, cert_option))
+
+
+def not_after(cert):
+    try:
+        return cert.not_valid_after_utc
+    except AttributeError:  # cryptography < 42
+        return cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+def not_before(cert):
+    try:
+        return cert.not_valid_before_utc
+    except AttributeError:  # cryptography < 42
+        return cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
+def check_not_expired(cert, option="certificate"):
+    expiry = not_after(cert)
+    if expiry <= datetime.datetime.now(datetime.timezone.utc):
+        raise EngineError("%s expired on %s; give a valid certificate." % (option, expiry.isoformat()))
+
+
+def fingerprint(cert, algorithm="sha256"):
+    """Colon-separated lowercase hex, the format of authentik's fingerprint_sha256 / fingerprint_sha1."""
+    digest = cert.fingerprint(hashes.SHA256() if algorithm == "sha256" else hashes.SHA1())  # nosec - display only
+    return ":".join("%02x" % b for b in digest)
+
+
+def normalise_fingerprint(value):
+    """Fingerprints compare equal whatever their case and separators."""
+    return "".join(ch for ch in str(value or "").lower() if ch in "0123456789abcdef")
+
+
+def pem_fingerprint(pem):
+    """The SHA-256 fingerprint of a PEM text, or the value itself when it is already a fingerprint."""
+    if isinstance(pem, str) and "-----BEGIN CERTIFICATE-----" in pem:
+        return fingerprint(load_certificate(pem))
+    return pem
+
+
+def same_certificate(current, desired):
+    """Compare a fingerprint (or PEM) the server reports with the PEM the user gave."""
+    return normalise_fingerprint(pem_fingerprint(current)) == normalise_fingerprint(pem_fingerprint(desired))
+
+
+def pem_body(pem):
+    """The base64 DER body of a PEM certificate on one line (what Salesforce stores)."""
+    return base64.b64encode(load_certificate(pem).public_bytes(serialization.Encoding.DER)).decode()
+
+
+def certificate_facts(pem):
+    cert = load_certificate(pem)
+    return {
+        "pem": pem if pem.endswith("\n") else pem + "\n",
+        "fingerprint_sha256": fingerprint(cert, "sha256"),
+        "fingerprint_sha1": fingerprint(cert, "sha1"),
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial_number": "%x" % cert.serial_number,
+        "not_before": not_before(cert).isoformat(),
+        "not_after": not_after(cert).isoformat(),
+    }
