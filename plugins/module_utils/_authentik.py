@@ -69,6 +69,20 @@ def parse_version(text):
     return tuple(parts)
 
 
+def check_expression(expression, option="expression"):
+    """Refuse a property-mapping expression with a syntax error before sending it.
+
+    authentik runs an expression as the body of a function, so `return` is allowed at its top level.
+    """
+    if expression is None:
+        return
+    body = "".join("    " + line + "\n" for line in expression.splitlines()) or "    pass\n"
+    try:
+        compile("def expression():\n" + body, option, "exec")
+    except SyntaxError as exc:
+        raise EngineError("%s has a Python syntax error on line %s: %s" % (option, exc.lineno - 1, exc.msg))
+
+
 def describe_error_body(body):
     """Turn DRF error bodies ({field: [msgs]}, non_field_errors, detail, bare lists) into one line."""
     if isinstance(body, dict):

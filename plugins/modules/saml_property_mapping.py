@@ -29,7 +29,7 @@ options:
   expression:
     description:
       - Python expression returning the attribute value, for example C(return request.user.email).
-      - The server checks its syntax. Required to create the mapping.
+      - Its Python syntax is checked before any request. Required to create the mapping.
     type: str
 extends_documentation_fragment:
   - sso.authentik.authentik
@@ -69,7 +69,7 @@ property_mapping:
     managed: null
 """
 
-from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikResource
+from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikResource, check_expression
 from ansible_collections.sso.authentik.plugins.module_utils._engine import Field
 
 
@@ -84,6 +84,9 @@ class SAMLPropertyMapping(AuthentikResource):
         Field("expression"),
     )
     required_on_create = ("saml_name", "expression")
+
+    def validate(self):
+        check_expression(self.params["expression"])
 
 
 def main():

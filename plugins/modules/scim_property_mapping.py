@@ -23,7 +23,7 @@ options:
     description:
       - Python expression returning a dictionary merged into the SCIM object, for example
         C(return {"userName": request.user.email}).
-      - The server checks its syntax. Required to create the mapping.
+      - Its Python syntax is checked before any request. Required to create the mapping.
     type: str
 extends_documentation_fragment:
   - sso.authentik.authentik
@@ -56,7 +56,7 @@ property_mapping:
     managed: null
 """
 
-from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikResource
+from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikResource, check_expression
 from ansible_collections.sso.authentik.plugins.module_utils._engine import Field
 
 
@@ -69,6 +69,9 @@ class SCIMPropertyMapping(AuthentikResource):
         Field("expression"),
     )
     required_on_create = ("expression",)
+
+    def validate(self):
+        check_expression(self.params["expression"])
 
 
 def main():
