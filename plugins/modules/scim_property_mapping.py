@@ -21,8 +21,8 @@ options:
     required: true
   expression:
     description:
-      - Python expression returning a dictionary merged into the SCIM object, for example
-        C(return {"userName": request.user.email}).
+      - 'Python expression returning a dictionary merged into the SCIM object, for example
+        C(return {"userName": request.user.email}).'
       - Its Python syntax is checked before any request. Required to create the mapping.
     type: str
 extends_documentation_fragment:
@@ -52,7 +52,7 @@ property_mapping:
   sample:
     pk: 0c5e7f1e-6d0b-4b0e-9c55-41f9a7d2e001
     name: "Salesforce SCIM: Username"
-    expression: return {"userName": request.user.email}
+    expression: 'return {"userName": request.user.email}'
     managed: null
 """
 
