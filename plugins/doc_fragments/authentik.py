@@ -19,8 +19,8 @@ options:
   token:
     description:
       - An authentik API token (intent C(api)) of a user allowed to manage the objects.
-      - Sent as C(Authorization: Bearer). authentik answers HTTP 403 (never 401) when it is invalid or lacks
-        permission.
+      - Sent in the C(Authorization) header as a bearer token. authentik answers HTTP 403 (never 401) when it is
+        invalid or lacks permission.
       - If not set, the value of the E(AUTHENTIK_TOKEN) environment variable is used.
     type: str
     required: true
@@ -52,7 +52,7 @@ options:
     default: 4
 notes:
   - The module talks to the authentik API from the host it runs on; run it on the controller
-    (C(hosts: localhost) or C(delegate_to: localhost)).
+    (C(hosts=localhost) or C(delegate_to=localhost)).
   - Supports authentik 2025.10 and newer. Fields renamed between versions are mapped from the server version.
 requirements:
   - requests
