@@ -1,0 +1,185 @@
+# sso.authentik: build and test entry points. `make help` lists the targets.
+#
+# The collection is the repository root. Ansible and ansible-test need it under a path that ends in
+# ansible_collections/sso/authentik, so `make collection` copies the repository's files (tracked, plus untracked
+# ones that git does not ignore) to $(COLLECTION), and the tests run from that copy.
+
+PYTHON        ?= python3
+VENV          := .venv
+VENV_BIN      := $(CURDIR)/$(VENV)/bin
+SANDBOX_VENVS := .venvs
+AUTHENTIK_PROFILES := 2025.12 2026.8
+BUILD         := .build
+COLLECTION    := $(BUILD)/ansible_collections/sso/authentik
+SANDBOX_DIR   := .sandbox
+DEMO_PLAYBOOK := playbooks/demo.yml
+# The Python version ansible-test runs the tests with: the one the virtualenv is built from.
+TEST_PYTHON   ?= $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+VENV_STAMP     := $(VENV)/.installed
+SANDBOX_STAMPS := $(foreach p,$(AUTHENTIK_PROFILES),$(SANDBOX_VENVS)/authentik-$(p)/.installed)
+LAUNCH         := $(VENV_BIN)/python $(CURDIR)/tests/sandbox/launch.py --dir $(CURDIR)/$(SANDBOX_DIR)
+
+# Environment for commands that run Ansible against the build copy.
+ANSIBLE_ENV := PATH="$(VENV_BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/$(BUILD)" ANSIBLE_NOCOLOR=1 NO_COLOR=1
+# The unit tests import ansible_collections.sso.authentik and start sandbox servers with these interpreters.
+UNIT_ENV := PYTHONPATH="$(CURDIR)/$(BUILD)" \
+	AUTHENTIK_SANDBOX_PYTHON_2025_12="$(CURDIR)/$(SANDBOX_VENVS)/authentik-2025.12/bin/python" \
+	AUTHENTIK_SANDBOX_PYTHON_2026_8="$(CURDIR)/$(SANDBOX_VENVS)/authentik-2026.8/bin/python"
+
+# Each recipe is one bash script that stops at the first failing command (also inside pipes).
+SHELL       := bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+# The stages share the build copy and the sandboxes: never run them in parallel.
+.NOTPARALLEL:
+
+.PHONY: help venv pip-bootstrap collection sandbox-start sandbox-stop sandbox-status \
+	units sanity lint integration test demo clean distclean
+
+help:
+	@echo "make venv            virtualenvs: $(VENV) (tools), $(SANDBOX_VENVS)/authentik-* (sandboxes)"
+	@echo "make collection      fresh build copy in $(COLLECTION)"
+	@echo "make sandbox-start   start the authentik and Salesforce sandboxes (settings in $(SANDBOX_DIR)/env.sh)"
+	@echo "make sandbox-stop    stop them (sandbox-status: are they running?)"
+	@echo "make units           pytest tests/unit"
+	@echo "make sanity          ansible-test sanity"
+	@echo "make lint            ruff; ansible-lint on roles/ and playbooks/"
+	@echo "make integration     ansible-test integration against the sandboxes"
+	@echo "make test            units + sanity + lint + integration"
+	@echo "make demo            run $(DEMO_PLAYBOOK) twice against the sandboxes; the second run must change nothing"
+	@echo "make clean           remove the build copy, sandbox state, caches (distclean: also the virtualenvs)"
+
+# --- virtualenvs -----------------------------------------------------------------------------------------------
+# Stamp files: a second run installs nothing; a changed requirements file installs again.
+
+venv: $(VENV_STAMP) $(SANDBOX_STAMPS) pip-bootstrap
+
+$(VENV_STAMP): requirements.txt tests/requirements.txt
+	@echo "==> venv: $(VENV)"
+	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt -r tests/requirements.txt
+	touch $@
+
+$(SANDBOX_VENVS)/authentik-%/.installed: tests/sandbox/requirements-authentik-%.txt
+	@echo "==> venv: $(SANDBOX_VENVS)/authentik-$*"
+	[ -x $(SANDBOX_VENVS)/authentik-$*/bin/python ] || $(PYTHON) -m venv $(SANDBOX_VENVS)/authentik-$*
+	$(SANDBOX_VENVS)/authentik-$*/bin/python -m pip install --quiet -r $<
+	touch $@
+
+# ansible-test bootstraps pip in its own virtualenvs with a get-pip script downloaded from a host outside the
+# package registries; put ours (tests/utils/get_pip.py) where it looks first. Cheap, so checked every time.
+pip-bootstrap: $(VENV_STAMP)
+	@$(VENV_BIN)/python tests/utils/install_pip_bootstrap.py
+
+# --- build copy ------------------------------------------------------------------------------------------------
+
+collection:
+	@echo "==> collection: $(COLLECTION)"
+	rm -rf $(COLLECTION)
+	mkdir -p $(COLLECTION)
+	# Tracked files (but not those deleted in the work tree) and untracked ones that git does not ignore.
+	git ls-files -co --exclude-standard -z \
+		| xargs -0 -r sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh \
+		| xargs -0 -r cp --parents -t $(COLLECTION)
+	# A repository of its own: ansible-test lists a collection's files with git, and would otherwise find the
+	# outer repository, where .build is ignored, and see no files at all.
+	git -C $(COLLECTION) init --quiet
+	echo "<== collection: $$(find $(COLLECTION) -type f | wc -l) files"
+
+# --- sandboxes -------------------------------------------------------------------------------------------------
+
+sandbox-start: $(VENV_STAMP) $(SANDBOX_STAMPS)
+	@echo "==> sandbox-start"
+	$(LAUNCH) start
+
+sandbox-stop:
+	@echo "==> sandbox-stop"
+	if [ -x $(VENV_BIN)/python ]; then $(LAUNCH) stop; fi
+
+sandbox-status: $(VENV_STAMP)
+	@$(LAUNCH) status
+
+# --- tests -----------------------------------------------------------------------------------------------------
+
+# pytest's "no tests collected" (exit 5) is accepted only while tests/unit holds no test file at all.
+units: $(VENV_STAMP) $(SANDBOX_STAMPS) collection
+	@echo "==> units: pytest tests/unit"
+	SECONDS=0
+	if [ -z "$$(find tests/unit -name 'test_*.py' 2>/dev/null)" ]; then
+		echo "units: no test files in tests/unit yet, nothing to run"
+	else
+		cd $(COLLECTION)
+		$(UNIT_ENV) $(VENV_BIN)/python -m pytest tests/unit -q -p no:cacheprovider
+	fi
+	echo "<== units: ok in $${SECONDS}s"
+
+# --local: the tools' virtualenv is the controller; each sanity test gets a virtualenv of its own (pip bootstrap).
+# No ignore file: every finding fails the stage.
+sanity: $(VENV_STAMP) pip-bootstrap collection
+	@echo "==> sanity: ansible-test sanity --python $(TEST_PYTHON)"
+	SECONDS=0
+	cd $(COLLECTION)
+	$(ANSIBLE_ENV) ansible-test sanity --local --python $(TEST_PYTHON) --color no
+	echo "<== sanity: ok in $${SECONDS}s"
+
+lint: $(VENV_STAMP) collection
+	@echo "==> lint: ruff, ansible-lint"
+	SECONDS=0
+	$(VENV_BIN)/ruff check plugins tests
+	dirs=""
+	for d in roles playbooks; do
+		if [ -n "$$(find $$d -name '*.yml' 2>/dev/null)" ]; then dirs="$$dirs $$d"; fi
+	done
+	if [ -z "$$dirs" ]; then
+		echo "lint: no roles/ or playbooks/ yet, ansible-lint skipped"
+	else
+		cd $(COLLECTION)
+		echo "ansible-lint$$dirs"
+		$(ANSIBLE_ENV) ansible-lint $$dirs
+	fi
+	echo "<== lint: ok in $${SECONDS}s"
+
+# The sandboxes are stopped whatever the outcome; the exit status is the tests'.
+integration: $(VENV_STAMP) $(SANDBOX_STAMPS) pip-bootstrap collection
+	@echo "==> integration: ansible-test integration against the sandboxes"
+	SECONDS=0
+	if [ -z "$$(ls tests/integration/targets 2>/dev/null)" ]; then
+		echo "integration: no targets in tests/integration/targets yet, nothing to run"
+		exit 0
+	fi
+	$(LAUNCH) start
+	trap '$(LAUNCH) stop' EXIT
+	cd $(COLLECTION)
+	$(ANSIBLE_ENV) ansible-test integration --local --python $(TEST_PYTHON) --color no
+	echo "<== integration: ok in $${SECONDS}s"
+
+test: units sanity lint integration
+	@echo "==> test: all stages passed"
+
+# --- demo ------------------------------------------------------------------------------------------------------
+
+demo: $(VENV_STAMP) $(SANDBOX_STAMPS) collection
+	@echo "==> demo: $(DEMO_PLAYBOOK) against the sandboxes"
+	SECONDS=0
+	[ -f $(DEMO_PLAYBOOK) ] || { echo "demo: $(DEMO_PLAYBOOK) does not exist yet"; exit 1; }
+	$(LAUNCH) start
+	trap '$(LAUNCH) stop' EXIT
+	set -a; . $(SANDBOX_DIR)/env.sh; set +a
+	log=$(CURDIR)/$(SANDBOX_DIR)/demo-second-run.log
+	cd $(COLLECTION)
+	echo "==> demo: first run"
+	$(ANSIBLE_ENV) ansible-playbook $(DEMO_PLAYBOOK)
+	echo "==> demo: second run (must report no change)"
+	$(ANSIBLE_ENV) ansible-playbook $(DEMO_PLAYBOOK) | tee "$$log"
+	$(VENV_BIN)/python $(CURDIR)/tests/utils/check_recap.py "$$log" --expect-unchanged
+	echo "<== demo: ok in $${SECONDS}s"
+
+# --- housekeeping ----------------------------------------------------------------------------------------------
+
+clean: sandbox-stop
+	rm -rf $(BUILD) $(SANDBOX_DIR) tests/output .pytest_cache .ruff_cache
+
+distclean: clean
+	rm -rf $(VENV) $(SANDBOX_VENVS)
