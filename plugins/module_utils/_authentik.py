@@ -230,17 +230,18 @@ class AuthentikClient:
             if not page:
                 return results
 
-    def find(self, path, filters, what):
+    def find(self, path, filters, what, match=None):
         """The one object matching exact filters, or None; more than one is an error, never a guess.
 
-        The results are checked against the filters too: authentik ignores unknown filters silently, and a
-        lookup that quietly returned everything must not pick an arbitrary object.
+        The results are checked against the filters (or `match`) too: authentik ignores unknown filters
+        silently, and a lookup that quietly returned everything must not pick an arbitrary object.
         """
-        found = [obj for obj in self.list(path, filters) if _matches(obj, filters)]
+        match = filters if match is None else match
+        found = [obj for obj in self.list(path, filters) if _matches(obj, match)]
         if len(found) > 1:
             raise AuthentikError(
                 "%d %s objects match %s; make the name unique or remove the duplicates"
-                % (len(found), what, _describe(filters))
+                % (len(found), what, _describe(match))
             )
         return found[0] if found else None
 
@@ -251,7 +252,7 @@ class AuthentikClient:
             if ref.item:
                 obj = self.get("%s%s/" % (ref.path, value), not_found_ok=True)
             else:
-                obj = self.find(ref.path, ref.filters(value), ref.what)
+                obj = self.find(ref.path, ref.filters(value), ref.what, match=ref.match(value))
             self._ref_cache[cache_key] = None if obj is None else obj[ref.id_field]
         return self._ref_cache[cache_key]
 

@@ -14,6 +14,7 @@ the verbs find / create / update / delete / reread; module-specific quirks are h
 from __future__ import annotations
 
 import traceback
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -31,21 +32,36 @@ class EngineError(Exception):
         self.details = {k: v for k, v in details.items() if v is not None}
 
 
+def check_http_url(value, option):
+    """Refuse anything but an absolute http(s) URL with a host, before any request is sent."""
+    if value in (None, ""):
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise EngineError("%s must be an absolute http(s) URL, got %r." % (option, value))
+
+
 class Ref:
     """Where to resolve what a person types (a name, slug or username) to the id the API expects."""
 
-    def __init__(self, path, what, by="name", id_field="pk", item=False, managed_prefix=None):
+    def __init__(self, path, what, by="name", id_field="pk", item=False, managed_prefix=None, search=False):
         self.path = path
         self.what = what
         self.by = by
         self.id_field = id_field
         self.item = item  # look up with GET <path><value>/ rather than an exact list filter
         self.managed_prefix = managed_prefix  # values with this prefix are looked up by their `managed` id
+        self.search = search  # the endpoint has no exact filter: search, then keep exact matches only
 
-    def filters(self, value):
+    def match(self, value):
+        """The fields an object must have to be the one named."""
         if self.managed_prefix and value.startswith(self.managed_prefix):
             return {"managed": value}
         return {self.by: value}
+
+    def filters(self, value):
+        """The query that finds it."""
+        return {"search": value} if self.search else self.match(value)
 
 
 class Field:
@@ -197,6 +213,10 @@ class Resource:
 
     def result(self, obj):
         return {k: v for k, v in obj.items() if k not in self.hidden_api_keys and k not in self._secret_api_keys()}
+
+    def extras(self, obj):
+        """Top-level results besides the object (for example a URL the next task needs)."""
+        return {}
 
     # -- the module ---------------------------------------------------------------------------------------
 
@@ -381,5 +401,8 @@ class Resource:
         return shown
 
     def _result(self, changed, obj, before, after):
-        return {"changed": changed, self.result_key: self.result(obj) if obj else {},
-                "diff": {"before": before, "after": after}}
+        result = {"changed": changed, self.result_key: self.result(obj) if obj else {},
+                  "diff": {"before": before, "after": after}}
+        if obj and self.params["state"] == "present":
+            result.update(self.extras(obj))
+        return result

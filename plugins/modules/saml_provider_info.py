@@ -1,0 +1,181 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sso.authentik contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: saml_provider_info
+short_description: Read what a service provider needs from an authentik SAML provider
+version_added: 0.1.0
+description:
+  - Returns the SSO URLs, the issuer (entity ID) as the server computes it, the metadata XML, and the signing
+    certificate with its SHA-256 fingerprint of an authentik SAML provider; everything Salesforce's SAML SSO
+    configuration asks for.
+  - The provider must be used by an application, since its URLs and metadata come from the application.
+  - With O(preview_user), also the NameID and attributes the provider would send for that user, so that a play
+    can check Just-in-Time provisioning attributes before anyone logs in.
+options:
+  name:
+    description: Name of the SAML provider.
+    type: str
+    required: true
+  preview_user:
+    description: Username of an authentik user whose assertion to preview.
+    type: str
+extends_documentation_fragment:
+  - sso.authentik.authentik
+  - sso.authentik.attributes.info
+  - sso.authentik.attributes.authentik
+author:
+  - sso.authentik contributors
+"""
+
+EXAMPLES = r"""
+- name: What Salesforce needs
+  sso.authentik.saml_provider_info:
+    name: Salesforce
+    preview_user: jdoe
+  register: idp
+
+- name: The Federation ID Salesforce will receive
+  ansible.builtin.debug:
+    msg: "{{ idp.preview.attributes['User.FederationIdentifier'] }}"
+"""
+
+RETURN = r"""
+provider:
+  description: The provider as authentik stores it.
+  returned: success
+  type: dict
+application:
+  description: Slug of the application that uses the provider.
+  returned: success
+  type: str
+  sample: salesforce
+sso_url_post:
+  description: SSO URL for the HTTP-POST binding (Salesforce's Identity Provider Login URL).
+  returned: success
+  type: str
+  sample: https://authentik.company/application/saml/salesforce/sso/binding/post/
+sso_url_redirect:
+  description: SSO URL for the HTTP-Redirect binding.
+  returned: success
+  type: str
+sso_url_init:
+  description: URL of IdP-initiated login.
+  returned: success
+  type: str
+slo_url_post:
+  description: Single logout URL for the HTTP-POST binding.
+  returned: success
+  type: str
+issuer:
+  description: The issuer (entity ID) authentik puts in its assertions.
+  returned: success
+  type: str
+  sample: https://authentik.company
+metadata:
+  description: The IdP metadata XML.
+  returned: success
+  type: str
+signing_certificate:
+  description: The signing certificate, PEM; empty when the provider does not sign.
+  returned: success
+  type: str
+signing_certificate_fingerprint:
+  description: SHA-256 fingerprint of the signing certificate, colon-separated lowercase hex.
+  returned: success
+  type: str
+preview:
+  description: The assertion content for O(preview_user).
+  returned: when preview_user is set
+  type: dict
+  contains:
+    name_id:
+      description: The NameID value.
+      type: str
+    attributes:
+      description: Attribute values by SAML attribute name (a list when an attribute has several values).
+      type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.sso.authentik.plugins.module_utils import _crypto as crypto
+from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
+    REQUESTS_IMPORT_ERROR,
+    AuthentikClient,
+    authentik_argument_spec,
+)
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Ref
+
+PATH = "/providers/saml/"
+USERS = Ref("/core/users/", "user", by="username")
+
+
+def preview(client, provider, username):
+    """What the provider would send for this user, from authentik's own preview."""
+    user = client.resolve(USERS, username)
+    if user is None:
+        raise EngineError("user %r (option preview_user) does not exist." % username)
+    data = client.get("%s%s/preview_user/" % (PATH, provider["pk"]), params={"for_user": user})["preview"]
+    attributes = {}
+    for attribute in data.get("attributes", []):
+        values = attribute.get("Value", attribute.get("value"))
+        if isinstance(values, list) and len(values) == 1:
+            values = values[0]
+        attributes[attribute.get("Name", attribute.get("name"))] = values
+    return {"name_id": data.get("nameID"), "attributes": attributes}
+
+
+def describe(client, name, preview_user):
+    provider = client.find(PATH, {"name": name}, "SAML provider")
+    if provider is None:
+        raise EngineError("SAML provider %r does not exist." % name)
+    application = provider.get("assigned_application_slug")
+    if not application:
+        raise EngineError("SAML provider %r is not used by any application yet; create the application first "
+                          "(the SSO URLs and the metadata come from it)." % name)
+    metadata = client.get("%s%s/metadata/" % (PATH, provider["pk"]), not_found_ok=True) or {}
+    if not metadata.get("metadata"):
+        raise EngineError("authentik returned no metadata for SAML provider %r." % name)
+    result = {
+        "provider": provider,
+        "application": application,
+        "sso_url_post": provider["url_sso_post"],
+        "sso_url_redirect": provider["url_sso_redirect"],
+        "sso_url_init": provider["url_sso_init"],
+        "slo_url_post": provider.get("url_slo_post"),
+        # authentik 2026.8 computes the issuer (url_issuer); before, it is the stored `issuer`.
+        "issuer": provider.get("url_issuer") or provider.get("issuer"),
+        "metadata": metadata["metadata"],
+        "signing_certificate": "",
+        "signing_certificate_fingerprint": "",
+    }
+    if provider.get("signing_kp"):
+        pem = client.get("/crypto/certificatekeypairs/%s/view_certificate/" % provider["signing_kp"])["data"]
+        result["signing_certificate"] = pem
+        result["signing_certificate_fingerprint"] = crypto.fingerprint(crypto.load_certificate(pem))
+    if preview_user:
+        result["preview"] = preview(client, provider, preview_user)
+    return result
+
+
+def main():
+    argument_spec = authentik_argument_spec()
+    argument_spec.update(name=dict(type="str", required=True), preview_user=dict(type="str"))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("cryptography", crypto.CRYPTOGRAPHY_IMPORT_ERROR)):
+        if error:
+            module.fail_json(msg=missing_required_lib(library), exception=error)
+    try:
+        client = AuthentikClient.from_params(module.params)
+        result = describe(client, module.params["name"], module.params["preview_user"])
+    except EngineError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
