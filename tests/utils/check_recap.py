@@ -14,9 +14,9 @@ RECAP_LINE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")
 
 def parse_recap(text: str) -> dict[str, dict[str, int]]:
     """Return {host: {counter: value}} from the last PLAY RECAP in the output."""
-    _, marker, tail = text.rpartition("PLAY RECAP")
-    if not marker:
+    if "PLAY RECAP" not in text:
         return {}
+    tail = text.rpartition("PLAY RECAP")[2]
     hosts = {}
     for line in tail.splitlines()[1:]:
         match = RECAP_LINE.match(line.strip())
