@@ -1,0 +1,1131 @@
+# Copyright: sso.authentik contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Salesforce clients of the collection.
+
+- ``salesforce_argument_spec()`` / ``salesforce_module_kwargs()``: the shared connection options.
+- Login strategies, one class each: ``AccessTokenLogin``, ``JwtBearerLogin``, ``ClientCredentialsLogin``
+  (``select_login()`` picks one from the options).
+- ``SalesforceSession``: HTTP with retries, lazy login, re-login on an expired session, API usage tracking.
+- ``RestClient``: API version discovery and SOQL.
+- ``MetadataClient``: Metadata API CRUD over SOAP (read / create / update / upsert / delete).
+
+Runtime dependencies: ``requests`` (always) and ``cryptography`` (JWT bearer login only). Both imports are
+guarded: a module calls ``check_dependencies(module)`` (or lists ``REQUESTS_IMPORT_ERROR`` /
+``CRYPTOGRAPHY_IMPORT_ERROR`` in the engine's ``import_errors``) to fail with ``missing_required_lib``.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import random
+import re
+import time
+import traceback
+import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
+
+try:
+    import requests
+except ImportError:
+    requests = None
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    REQUESTS_IMPORT_ERROR = None
+
+try:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+except ImportError:
+    hashes = serialization = padding = rsa = None
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+
+HAS_REQUESTS = REQUESTS_IMPORT_ERROR is None
+HAS_CRYPTOGRAPHY = CRYPTOGRAPHY_IMPORT_ERROR is None
+
+MIN_API_VERSION = "60.0"
+TOKEN_PATH = "/services/oauth2/token"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+JWT_LIFETIME = 180  # Salesforce accepts an exp at most about 3 minutes ahead
+# Hosts that serve logins for many orgs: they are a JWT audience, never the org's own URL.
+SHARED_LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+
+SOAPENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+METADATA_NS = "http://soap.sforce.com/2006/04/metadata"
+METADATA_MAX_ITEMS = 10  # per create/read/update/upsert/delete call
+
+BACKOFF_BASE = 1.0  # seconds; doubled per attempt, with jitter
+BACKOFF_MAX = 30.0
+RETRY_AFTER_MAX = 60.0
+
+
+class SalesforceError(EngineError):
+    """An error with a message a person can act on (no secrets), and the HTTP status / error code if any.
+
+    An EngineError, so the engine fails the module with ``msg`` (+ ``status``, ``error_code``), no traceback.
+    """
+
+    def __init__(self, message, status=None, code=None):
+        super().__init__(message, status=status, error_code=code)
+        self.message = message
+        self.status = status
+        self.code = code
+
+    def fail_kwargs(self):
+        """Keyword arguments for ``module.fail_json``."""
+        return dict(self.details, msg=self.message)
+
+
+class _InvalidSession(SalesforceError):
+    """INVALID_SESSION_ID: the token expired or was revoked (internal: triggers one re-login)."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Options
+# ---------------------------------------------------------------------------------------------------------------
+
+def salesforce_argument_spec():
+    """The connection options every Salesforce module accepts (documented in doc_fragments/salesforce.py)."""
+    def env(name):
+        return (env_fallback, [name])
+
+    return {
+        "instance_url": {"type": "str", "required": True, "fallback": env("SALESFORCE_INSTANCE_URL")},
+        "access_token": {"type": "str", "no_log": True, "fallback": env("SALESFORCE_ACCESS_TOKEN")},
+        "client_id": {"type": "str", "fallback": env("SALESFORCE_CLIENT_ID")},
+        "client_secret": {"type": "str", "no_log": True, "fallback": env("SALESFORCE_CLIENT_SECRET")},
+        "username": {"type": "str", "fallback": env("SALESFORCE_USERNAME")},
+        "private_key": {"type": "str", "no_log": True, "fallback": env("SALESFORCE_PRIVATE_KEY")},
+        "private_key_file": {"type": "path", "no_log": False, "fallback": env("SALESFORCE_PRIVATE_KEY_FILE")},
+        "jwt_audience": {"type": "str"},
+        "api_version": {"type": "str", "fallback": env("SALESFORCE_API_VERSION")},
+        "validate_certs": {"type": "bool", "default": True, "fallback": env("SALESFORCE_VALIDATE_CERTS")},
+        "ca_path": {"type": "path", "fallback": env("SALESFORCE_CA_PATH")},
+        "timeout": {"type": "int", "default": 30, "fallback": env("SALESFORCE_TIMEOUT")},
+        "retries": {"type": "int", "default": 4, "fallback": env("SALESFORCE_RETRIES")},
+    }
+
+
+def salesforce_module_kwargs():
+    """AnsibleModule keyword arguments that go with ``salesforce_argument_spec()`` (merge with the module's own)."""
+    return {"mutually_exclusive": [["private_key", "private_key_file"]]}
+
+
+def check_dependencies(module):
+    """Fail the module when a library that the chosen options need is missing."""
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    if not HAS_CRYPTOGRAPHY and (module.params.get("private_key") or module.params.get("private_key_file")):
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+
+
+def salesforce_session(module):
+    """Build a ``SalesforceSession`` from ``module.params``; fails the module (no request sent) on bad input."""
+    check_dependencies(module)
+    try:
+        return SalesforceSession.from_params(module.params)
+    except SalesforceError as exc:
+        module.fail_json(**exc.fail_kwargs())
+
+
+def normalize_instance_url(url, option="instance_url"):
+    """Return ``scheme://host[:port]`` without a trailing slash; refuse what cannot be an org's My Domain URL."""
+    url = (url or "").strip().rstrip("/")
+    if not url:
+        raise SalesforceError(f"{option} is required: the org's My Domain URL, for example https://acme.my.salesforce.com")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise SalesforceError(f"{option} must be a URL such as https://acme.my.salesforce.com, got {url!r}")
+    return url
+
+
+def _refuse_shared_login_host(url, option="instance_url"):
+    if urlsplit(url).hostname in SHARED_LOGIN_HOSTS:
+        raise SalesforceError(
+            f"{option} must be the org's My Domain URL (https://<name>.my.salesforce.com), not {url}: "
+            "Salesforce serves the org's API and its token endpoint there. To sign a JWT for "
+            "login.salesforce.com or test.salesforce.com, set jwt_audience instead."
+        )
+
+
+def normalize_api_version(value):
+    """'63', 63.0, 'v63.0' -> '63.0'; refuse versions older than MIN_API_VERSION."""
+    match = re.match(r"^v?(\d+)(?:\.(\d+))?$", str(value).strip())
+    if not match:
+        raise SalesforceError(f"api_version must look like 63.0, got {value!r}")
+    version = f"{int(match.group(1))}.{int(match.group(2) or 0)}"
+    if _version_key(version) < _version_key(MIN_API_VERSION):
+        raise SalesforceError(f"api_version {version} is older than {MIN_API_VERSION}, the oldest supported version")
+    return version
+
+
+def _version_key(version):
+    return tuple(int(part) for part in version.split("."))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Login strategies
+# ---------------------------------------------------------------------------------------------------------------
+
+def select_login(params):
+    """Pick the login strategy from the options.
+
+    Precedence: ``access_token`` (used as given) > JWT bearer (``private_key``/``private_key_file`` with
+    ``client_id`` and ``username``) > client credentials (``client_id`` with ``client_secret``).
+    """
+    def opt(name):
+        value = params.get(name)
+        return value.strip() if isinstance(value, str) and value.strip() else (value or None)
+
+    instance_url = normalize_instance_url(params.get("instance_url"))
+    if opt("access_token"):
+        return AccessTokenLogin(instance_url, opt("access_token"))
+    if opt("private_key") or opt("private_key_file"):
+        return JwtBearerLogin(instance_url, opt("client_id"), opt("username"), private_key=opt("private_key"),
+                              private_key_file=opt("private_key_file"), audience=opt("jwt_audience"))
+    if opt("client_secret"):
+        return ClientCredentialsLogin(instance_url, opt("client_id"), opt("client_secret"))
+    if opt("client_id") or opt("username"):
+        raise SalesforceError(
+            "client_id needs either private_key or private_key_file together with username (JWT bearer flow), "
+            "or client_secret (client credentials flow)"
+        )
+    raise SalesforceError(
+        "No Salesforce credentials were given: set access_token (SALESFORCE_ACCESS_TOKEN), or client_id, username "
+        "and private_key / private_key_file (JWT bearer), or client_id and client_secret (client credentials)"
+    )
+
+
+class AccessTokenLogin:
+    """A token obtained elsewhere (for example by the salesforce_login module). Cannot log in again."""
+
+    name = "access token"
+    can_relogin = False
+
+    def __init__(self, instance_url, access_token):
+        self.instance_url = normalize_instance_url(instance_url)
+        self.access_token = access_token
+
+    def validate(self):
+        _refuse_shared_login_host(self.instance_url)
+        if not self.access_token or not self.access_token.strip():
+            raise SalesforceError("access_token is empty")
+        if re.search(r"\s", self.access_token.strip()):
+            raise SalesforceError("access_token contains whitespace; give the bare token, without 'Bearer '")
+
+    def login(self, session):
+        return {"access_token": self.access_token.strip(), "instance_url": self.instance_url}
+
+
+_OAUTH_HINTS = {
+    "invalid_client_id": "client_id is not the consumer key of an app in this org",
+    "invalid_client": "client_id or client_secret is wrong",
+    "unsupported_grant_type": "the app does not allow this flow; enable it on the External Client App",
+    "app_not_found": "the app is not installed in this org; use the org's My Domain URL",
+}
+_JWT_HINTS = {
+    "invalid_grant": "check that username exists and is active, that the app pre-authorizes the user (admin-approved "
+                     "profile or permission set), that the app's certificate matches the private key, and that "
+                     "Salesforce accepts the audience (jwt_audience)",
+    "app_not_found": "the app is not installed in this org; leave jwt_audience unset so the JWT is signed for the "
+                     "org's My Domain URL",
+}
+
+
+class _TokenEndpointLogin:
+    """Shared by the OAuth flows: POST a form to ``<instance_url>/services/oauth2/token``."""
+
+    name = ""
+    can_relogin = True
+
+    def hint(self, code):
+        """Advice per OAuth ``error`` code (the descriptions vary, so only the code is matched)."""
+        return _OAUTH_HINTS.get(code)
+
+    def token_url(self):
+        return self.instance_url + TOKEN_PATH
+
+    def form(self):
+        raise NotImplementedError
+
+    def login(self, session):
+        response = session.send_unauthenticated("POST", self.token_url(), data=self.form(),
+                                                operation=f"{self.name} login (POST {TOKEN_PATH})")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code == 200 and isinstance(body, dict) and body.get("access_token"):
+            return body
+        code = description = None
+        if isinstance(body, dict):
+            code, description = body.get("error"), body.get("error_description")
+        message = f"Salesforce refused the {self.name} login at {self.token_url()} (HTTP {response.status_code}"
+        message += f", {code}): {description or code}" if code else f"): {_short_text(response)}"
+        hint = self.hint(code)
+        raise SalesforceError(message + (f". Hint: {hint}." if hint else ""), status=response.status_code, code=code)
+
+
+class JwtBearerLogin(_TokenEndpointLogin):
+    """OAuth 2.0 JWT bearer flow: an RS256 JWT signed with the app's private key, no secret involved."""
+
+    name = "JWT bearer"
+
+    def hint(self, code):
+        return _JWT_HINTS.get(code) or _OAUTH_HINTS.get(code)
+
+    def __init__(self, instance_url, client_id, username, private_key=None, private_key_file=None, audience=None,
+                 clock=time.time):
+        self.instance_url = normalize_instance_url(instance_url)
+        self.client_id = client_id
+        self.username = username
+        self.private_key = private_key
+        self.private_key_file = private_key_file
+        self.audience = audience
+        self._clock = clock
+        self._key = None
+
+    def validate(self):
+        _refuse_shared_login_host(self.instance_url)
+        if not HAS_CRYPTOGRAPHY:
+            raise SalesforceError(missing_required_lib("cryptography"))
+        for option in ("client_id", "username"):
+            if not getattr(self, option):
+                raise SalesforceError(f"{option} is required for the JWT bearer login (private key given)")
+        if self.private_key and self.private_key_file:
+            raise SalesforceError("private_key and private_key_file are mutually exclusive")
+        self.audience = normalize_instance_url(self.audience, "jwt_audience") if self.audience else self.instance_url
+        self._key = self._load_key()
+
+    def _load_key(self):
+        if self.private_key_file:
+            option = "private_key_file"
+            try:
+                with open(self.private_key_file, "rb") as handle:
+                    pem = handle.read()
+            except OSError as exc:
+                message = f"private_key_file {self.private_key_file} cannot be read: {exc.strerror}"
+                raise SalesforceError(message) from None
+        else:
+            option = "private_key"
+            text = self.private_key
+            if "\n" not in text and "\\n" in text:
+                text = text.replace("\\n", "\n")  # a PEM squeezed into one line of an environment variable
+            pem = text.encode("utf-8")
+        if b"-----BEGIN" not in pem:
+            raise SalesforceError(f"{option} is not PEM text (no '-----BEGIN ... PRIVATE KEY-----' line)")
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except TypeError:
+            raise SalesforceError(f"{option} is encrypted; give an unencrypted PEM private key") from None
+        except ValueError:
+            raise SalesforceError(f"{option} is not a valid PEM private key") from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise SalesforceError(f"{option} must be an RSA private key (Salesforce verifies RS256 signatures)")
+        return key
+
+    def claims(self):
+        return {"iss": self.client_id, "sub": self.username, "aud": self.audience,
+                "exp": int(self._clock()) + JWT_LIFETIME}
+
+    def assertion(self):
+        if self._key is None:
+            self.validate()
+        signing_input = _b64url_json({"alg": "RS256"}) + "." + _b64url_json(self.claims())
+        signature = self._key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        return signing_input + "." + _b64url(signature)
+
+    def form(self):
+        return {"grant_type": JWT_BEARER_GRANT, "assertion": self.assertion()}
+
+
+class ClientCredentialsLogin(_TokenEndpointLogin):
+    """OAuth 2.0 client credentials flow (External Client App with a run-as user); My Domain only."""
+
+    name = "client credentials"
+
+    def hint(self, code):
+        if code == "invalid_grant":
+            return ("the client credentials flow needs the org's My Domain URL as instance_url, the flow enabled "
+                    "on the app and a run-as user set")
+        return _OAUTH_HINTS.get(code)
+
+    def __init__(self, instance_url, client_id, client_secret):
+        self.instance_url = normalize_instance_url(instance_url)
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def validate(self):
+        _refuse_shared_login_host(self.instance_url)
+        for option in ("client_id", "client_secret"):
+            if not getattr(self, option):
+                raise SalesforceError(f"{option} is required for the client credentials login")
+
+    def form(self):
+        return {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret}
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_json(value):
+    return _b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Session: transport, retries, re-login, usage tracking
+# ---------------------------------------------------------------------------------------------------------------
+
+class SalesforceSession:
+    """One org connection for one module run.
+
+    Logs in lazily (once), retries transient failures with exponential backoff and jitter, logs in again once
+    on INVALID_SESSION_ID when the strategy can, and never retries the org's daily API limit.
+
+    ``calls`` counts the HTTP requests sent (logins and retries included); ``api_usage`` is the last
+    ``api-usage`` reported by Salesforce (``{"used": n, "limit": m}``); ``limit_info`` holds every entry of the
+    last ``Sforce-Limit-Info`` header.
+    """
+
+    def __init__(self, login, api_version=None, validate_certs=True, ca_path=None, timeout=30, retries=4,
+                 http=None):
+        if not HAS_REQUESTS:
+            raise SalesforceError(missing_required_lib("requests"))
+        login.validate()  # bad input is refused before any request
+        self.login_strategy = login
+        self.instance_url = login.instance_url
+        self.api_version = normalize_api_version(api_version) if api_version else None
+        self.verify = (ca_path or True) if validate_certs else False
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.http = http if http is not None else requests.Session()
+        self.calls = 0
+        self.retried = 0
+        self.logins = 0
+        self.api_usage = None
+        self.limit_info = {}
+        self.login_info = {}
+        self.versions_cache = None
+        self._token = None
+        self._sleep = time.sleep
+        self._random = random.random
+
+    @classmethod
+    def from_params(cls, params, http=None):
+        login = select_login(params)
+
+        def opt(name, default):
+            value = params.get(name)
+            return default if value is None else value
+
+        return cls(login, api_version=params.get("api_version"), validate_certs=opt("validate_certs", True),
+                   ca_path=params.get("ca_path"), timeout=opt("timeout", 30), retries=opt("retries", 4), http=http)
+
+    # -- public ---------------------------------------------------------------------------------------------
+
+    @property
+    def access_token(self):
+        """The access token (logs in first if needed)."""
+        return self._ensure_token()
+
+    def usage(self):
+        """What a module reports about the calls it spent."""
+        return {"calls": self.calls, "retries": self.retried, "logins": self.logins, "api_usage": self.api_usage}
+
+    def url(self, path):
+        if path.startswith(("https://", "http://")):
+            if not (path + "/").startswith(self.instance_url + "/"):
+                raise SalesforceError(f"Refusing to send the session to {urlsplit(path).hostname}: not instance_url")
+            return path
+        return self.instance_url + "/" + path.lstrip("/")
+
+    def request(self, method, path, params=None, json=None, data=None, headers=None, idempotent=None, bearer=True,
+                operation=None):
+        """Send an authenticated request and return the successful ``requests.Response``.
+
+        ``data`` may be a callable taking the access token (SOAP carries the session id in the body, which must
+        be rebuilt after a re-login). ``idempotent`` (default: GET/HEAD) allows retrying after errors where the
+        request may already have been applied (timeouts, 502/504).
+        """
+        method = method.upper()
+        url = self.url(path)
+        if idempotent is None:
+            idempotent = method in ("GET", "HEAD", "OPTIONS")
+        relogged = False
+        while True:
+            token = self._ensure_token()
+            all_headers = dict(headers or {})
+            if bearer:
+                all_headers["Authorization"] = "Bearer " + token
+            body = data(token) if callable(data) else data
+            try:
+                return self._send(method, url, idempotent=idempotent, authed=True, operation=operation,
+                                  params=params, json=json, data=body, headers=all_headers)
+            except _InvalidSession as exc:
+                if relogged or not self.login_strategy.can_relogin:
+                    raise self._expired_error(operation or f"{method} {urlsplit(url).path}", exc, relogged) from None
+                self._token = None  # log in again, then repeat the call once
+                relogged = True
+
+    def send_unauthenticated(self, method, url, **kwargs):
+        """For the token endpoint: retries transient failures, returns any other response unchecked."""
+        return self._send(method, self.url(url), idempotent=True, authed=False, check=False, **kwargs)
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _ensure_token(self):
+        if self._token is None:
+            try:
+                info = self.login_strategy.login(self)
+            except SalesforceError as exc:  # the token endpoint's text may quote what it was sent
+                raise self._error(exc.message, exc.status, exc.code) from None
+            self._token = info["access_token"]
+            self.logins += 1
+            self.login_info = {k: v for k, v in info.items() if k in ("instance_url", "id", "scope", "issued_at")}
+        return self._token
+
+    def _send(self, method, url, idempotent, authed, operation=None, check=True, **kwargs):
+        what = operation or f"{method} {urlsplit(url).path}"
+        attempt = 0
+        while True:
+            self.calls += 1
+            try:
+                response = self.http.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
+            except requests.exceptions.RequestException as exc:
+                if attempt < self.retries and _may_retry_exception(exc, idempotent):
+                    self._backoff(attempt)
+                    attempt += 1
+                    continue
+                raise self._error(_connection_message(what, url, exc, idempotent, self.timeout)) from None
+            self._track_limits(response)
+            if response.status_code < 400:
+                return response
+
+            status = response.status_code
+            code, message, fields = describe_error(response)
+            if authed and (status == 401 or code == "INVALID_SESSION_ID"):
+                raise _InvalidSession(self._scrub(message), status=status, code="INVALID_SESSION_ID")
+            retry_after = None
+            if code == "REQUEST_LIMIT_EXCEEDED":
+                if not _is_concurrent_limit(message):
+                    raise self._error(self._limit_message(what, message), status, code)
+                retryable = True  # too many long-running requests at once: wait and retry
+            elif status == 429:
+                retryable, retry_after = True, _retry_after(response)
+            elif status == 503:
+                retryable = True  # maintenance or overload: the request was not processed
+            elif status in (502, 504) or code == "UNKNOWN_EXCEPTION":
+                retryable = idempotent  # the request may have been applied: repeat only what is safe to repeat
+            else:
+                retryable = False
+            if retryable and attempt < self.retries:
+                self._backoff(attempt, retry_after)
+                attempt += 1
+                continue
+            if not check:
+                return response
+            text = f"{what} failed with HTTP {status}" + (f" {code}" if code else "") + f": {message}"
+            if fields:
+                text += f" (fields: {', '.join(fields)})"
+            if attempt:
+                text += f" (after {attempt + 1} attempts)"
+            raise self._error(text, status, code)
+
+    def _backoff(self, attempt, retry_after=None):
+        delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** attempt)
+        delay = delay / 2 + self._random() * delay / 2  # jitter: spread retries of parallel runs
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, RETRY_AFTER_MAX))
+        self.retried += 1
+        self._sleep(delay)
+
+    def _track_limits(self, response):
+        info = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
+        if info:
+            self.limit_info = info
+            if "api-usage" in info:
+                self.api_usage = info["api-usage"]
+
+    def _limit_message(self, what, message):
+        if "TotalRequests" in message:
+            text = (f"{what}: the org's daily API request limit is used up (REQUEST_LIMIT_EXCEEDED: {message}). "
+                    "Not retrying: wait until usage drops (the limit is a rolling 24 hours) or raise the limit")
+        else:
+            text = f"{what}: Salesforce refused the call because an API limit was exceeded: {message}. Not retrying"
+        if self.api_usage:
+            text += f" (last seen usage {self.api_usage['used']}/{self.api_usage['limit']})"
+        return text
+
+    def _expired_error(self, what, exc, relogged):
+        if relogged:
+            text = (f"{what}: Salesforce rejected the session (INVALID_SESSION_ID: {exc.message}) even right after a "
+                    f"new {self.login_strategy.name} login; check that the app grants the api scope")
+        else:
+            text = (f"{what}: Salesforce rejected the access token (INVALID_SESSION_ID: {exc.message}): it has "
+                    "expired or was revoked. Get a new one, or give client_id with a private key or client_secret "
+                    "so that the module can log in by itself")
+        return self._error(text, exc.status, "INVALID_SESSION_ID")
+
+    def _error(self, message, status=None, code=None):
+        return SalesforceError(self._scrub(message), status=status, code=code)
+
+    def _scrub(self, text):
+        """Error texts must never carry a token, even if a server echoes it."""
+        strategy = self.login_strategy
+        for secret in (self._token, getattr(strategy, "access_token", None), getattr(strategy, "client_secret", None)):
+            if secret:
+                text = text.replace(secret, "********")
+        return text
+
+
+def _may_retry_exception(exc, idempotent):
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False  # a certificate problem does not go away by waiting
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True  # never connected: nothing was sent
+    if not isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        return False
+    if idempotent:
+        return True
+    # A write is repeated only when it surely never reached the server (connection refused / DNS failure).
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return any(cls.__name__ == "NewConnectionError" for cls in type(reason).__mro__)
+
+
+def _connection_message(what, url, exc, idempotent, timeout):
+    host = urlsplit(url).netloc
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason = "the TLS certificate could not be verified (set ca_path, or validate_certs: false for tests)"
+    elif isinstance(exc, requests.exceptions.ConnectTimeout):
+        reason = f"the connection timed out after {timeout} seconds"
+    elif isinstance(exc, requests.exceptions.Timeout):
+        reason = f"no answer within {timeout} seconds"
+    elif isinstance(exc, requests.exceptions.ConnectionError):
+        reason = "the connection failed"
+    else:
+        reason = f"the request could not be sent ({type(exc).__name__})"
+    text = f"{what}: could not reach Salesforce at {host}: {reason}"
+    if not idempotent and not isinstance(exc, requests.exceptions.ConnectTimeout):
+        text += ". The change may or may not have been applied: run the task again (it reads the state first)"
+    return text
+
+
+def _is_concurrent_limit(message):
+    return "concurrent" in (message or "").lower()
+
+
+def _retry_after(response):
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+_LIMIT_INFO_RE = re.compile(r"([\w-]+)=(\d+)/(\d+)(?:\(appName=([^)]*)\))?")
+
+
+def parse_limit_info(header):
+    """``api-usage=10018/100000; per-app-api-usage=17/250(appName=x)`` ->
+    ``{"api-usage": {"used": 10018, "limit": 100000}, "per-app-api-usage": {"used": 17, "limit": 250, "app": "x"}}``
+    """
+    result = {}
+    for name, used, limit, app in _LIMIT_INFO_RE.findall(header or ""):
+        result[name] = {"used": int(used), "limit": int(limit)}
+        if app:
+            result[name]["app"] = app
+    return result
+
+
+def describe_error(response):
+    """(code, message, fields) from a REST error array, an OAuth error or a SOAP fault; never raises."""
+    text = response.text or ""
+    if text.lstrip().startswith("<"):
+        fault = _parse_soap_fault(response.content)
+        if fault:
+            return fault
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        body = [body]
+    if isinstance(body, list) and body and all(isinstance(item, dict) for item in body):
+        first = body[0]
+        if "error" in first and "errorCode" not in first:  # OAuth: {"error", "error_description"}
+            return first.get("error"), first.get("error_description") or first.get("error"), []
+        messages = [str(item.get("message") or item.get("detail") or item.get("errorCode") or "") for item in body]
+        fields = [field for item in body for field in (item.get("fields") or [])]
+        return first.get("errorCode"), "; ".join(m for m in messages if m) or _short_text(response), fields
+    return None, _short_text(response), []
+
+
+def _short_text(response):
+    text = re.sub(r"<[^>]+>", " ", response.text or "")
+    text = " ".join(text.split())
+    return (text[:300] + "...") if len(text) > 300 else (text or response.reason or "no details")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# REST
+# ---------------------------------------------------------------------------------------------------------------
+
+class RestClient:
+    """REST data API: version discovery, SOQL queries (data and Tooling) and plain JSON requests."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def versions(self):
+        """``GET /services/data/``: every version the org supports (cached per session)."""
+        if self.session.versions_cache is None:
+            body = self.session.request("GET", "/services/data/").json()
+            if not isinstance(body, list) or not body:
+                raise SalesforceError("GET /services/data/ returned no API versions")
+            self.session.versions_cache = body
+        return self.session.versions_cache
+
+    @property
+    def api_version(self):
+        """The pinned ``api_version`` or else the newest the org supports (discovered once per session)."""
+        if self.session.api_version is None:
+            newest = max((v["version"] for v in self.versions()), key=_version_key)
+            if _version_key(newest) < _version_key(MIN_API_VERSION):
+                raise SalesforceError(
+                    f"The org's newest API version is {newest}; this collection needs {MIN_API_VERSION} or newer")
+            self.session.api_version = newest
+        return self.session.api_version
+
+    def data_path(self, path=""):
+        return f"/services/data/v{self.api_version}/{path.lstrip('/')}"
+
+    def request(self, method, path, params=None, json=None, idempotent=None):
+        """JSON request; ``path`` is absolute (``/services/...``) or relative to ``/services/data/vXX.X/``."""
+        if not path.startswith("/services/"):
+            path = self.data_path(path)
+        response = self.session.request(method, path, params=params, json=json, idempotent=idempotent,
+                                        headers={"Accept": "application/json"})
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise SalesforceError(f"{method} {path} returned a body that is not JSON") from None
+
+    def get(self, path, params=None):
+        return self.request("GET", path, params=params)
+
+    def query(self, soql, tooling=False):
+        """All records of a SOQL query, following ``nextRecordsUrl`` pages."""
+        body = self.request("GET", "tooling/query" if tooling else "query", params={"q": soql})
+        records = list(body.get("records", []))
+        while not body.get("done", True) and body.get("nextRecordsUrl"):
+            body = self.request("GET", body["nextRecordsUrl"])
+            records.extend(body.get("records", []))
+        return records
+
+
+_SOQL_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def soql_quote(value):
+    """A SOQL string literal: ``O'Brien`` -> ``'O\\'Brien'``."""
+    if not isinstance(value, str):
+        raise TypeError("soql_quote takes a string")
+    return "'" + "".join(_SOQL_ESCAPES.get(char, char) for char in value) + "'"
+
+
+# -- record ids ---------------------------------------------------------------------------------------------------
+
+_ID_CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
+
+
+def _id_checksum(id15):
+    # Per chunk of 5 characters: bit i is set when character i is an upper-case letter.
+    return "".join(
+        _ID_CHECKSUM_ALPHABET[sum(1 << i for i, char in enumerate(id15[start:start + 5]) if "A" <= char <= "Z")]
+        for start in (0, 5, 10)
+    )
+
+
+def is_salesforce_id(value):
+    """True for a 15-character id, or an 18-character id whose checksum matches."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        return False
+    return len(value) == 15 or value[15:] == _id_checksum(value[:15])
+
+
+def to_18(sf_id):
+    """15- (or 18-) character id -> 18-character id."""
+    if not is_salesforce_id(sf_id):
+        raise SalesforceError(f"{sf_id!r} is not a Salesforce id (15 letters/digits, or 18 with a valid checksum)")
+    return sf_id[:15] + _id_checksum(sf_id[:15])
+
+
+def to_15(sf_id):
+    """18- (or 15-) character id -> the case-sensitive 15-character id."""
+    if not is_salesforce_id(sf_id):
+        raise SalesforceError(f"{sf_id!r} is not a Salesforce id (15 letters/digits, or 18 with a valid checksum)")
+    return sf_id[:15]
+
+
+def same_id(first, second):
+    """Whether two ids (15 or 18 characters) name the same record."""
+    return to_15(first) == to_15(second)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Metadata API (SOAP)
+# ---------------------------------------------------------------------------------------------------------------
+
+# Element order of the types we use, written by hand from the Metadata API WSDL (v63, the one bundled in
+# simple-salesforce). Salesforce parses document/literal against these xsd:sequences, so order matters.
+# Notation: ``name`` string, ``name:bool``, ``name:int``, ``name:Type`` nested complex type, ``[]`` repeated.
+# Types that extend Metadata start with fullName. A nested type missing from the table keeps the caller's order.
+_METADATA_FIELDS = {
+    "SamlSsoConfig": """fullName attributeName attributeNameIdFormat decryptionCertificate errorUrl executionUserId
+        identityLocation identityMapping issuer loginUrl logoutUrl name oauthTokenEndpoint redirectBinding:bool
+        requestSignatureMethod requestSigningCertId salesforceLoginUrl samlEntityId samlJitHandlerId samlVersion
+        singleLogoutBinding singleLogoutUrl useConfigRequestMethod:bool useSameDigestAlgoForSigning:bool
+        userProvisioning:bool validationCert""",
+    "SecuritySettings": """fullName canUsersGrantLoginAccess:bool enableAdminLoginAsAnyUser:bool
+        enableAuditFieldsInactiveOwner:bool enableAuraSecureEvalPref:bool enableCoepHeader:bool enableCoopHeader:bool
+        enableCrossOrgRedirects:bool enablePermissionsPolicy:bool enableRequireHttpsConnection:bool
+        networkAccess:NetworkAccess passwordPolicies:PasswordPolicies redirectBlockModeEnabled:bool
+        sendCspForUncommonClients:bool sessionSettings:SessionSettings singleSignOnSettings:SingleSignOnSettings""",
+    "SingleSignOnSettings": """enableCaseInsensitiveFederationID:bool enableForceDelegatedCallout:bool
+        enableMultipleSamlConfigs:bool enableSamlJitProvisioning:bool enableSamlLogin:bool
+        isLoginWithSalesforceCredentialsDisabled:bool""",
+    "ExternalClientAppSettings": """fullName enableClientSecretInRestApiAccess:bool enableConsumerSecretApiAccess:bool
+        enablePackageEcaOauthFromDevOrg:bool""",
+    "ExternalClientApplication": """fullName contactEmail contactPhone description distributionState iconUrl infoUrl
+        isProtected:bool label logoUrl managedType orgScopedExternalApp""",
+    "ExtlClntAppConfigurablePolicies": """fullName externalClientApplication isEnabled:bool isMobilePluginEnabled:bool
+        isNotificationPluginEnabled:bool isOauthPluginEnabled:bool isPushPluginEnabled:bool isSamlPluginEnabled:bool
+        label startPage startUrl""",
+    "ExtlClntAppOauthSettings": """fullName areAttributesIncludedInAssetToken:bool
+        areCustomPermsIncludedInAssetToken:bool assetTokenAudiences assetTokenSigningCertificate assetTokenValidity:int
+        clientAssertionCertificate commaSeparatedCustomScopes commaSeparatedOauthScopes
+        customAttributes:ExtlClntAppOauthSettingsAttribute[] externalClientApplication isFirstPartyAppEnabled:bool
+        label oauthLink singleLogoutUrl trustedIpRanges:ExtlClntAppOauthIpRange[]""",
+    "ExtlClntAppOauthSettingsAttribute": "formula key",
+    "ExtlClntAppOauthIpRange": "description endIpAddress startIpAddress",
+    "ExtlClntAppGlobalOauthSettings": """fullName callbackUrl certificate consumerKey consumerSecret
+        externalClientApplication idTokenConfig:ExternalAppIdTokenConfig isClientCredentialsFlowEnabled:bool
+        isCodeCredFlowEnabled:bool isCodeCredPostOnly:bool isConsumerSecretOptional:bool isDeviceFlowEnabled:bool
+        isIntrospectAllTokens:bool isNamedUserJwtEnabled:bool isPkceRequired:bool isRefreshTokenRotationEnabled:bool
+        isSecretRequiredForRefreshToken:bool isSecretRequiredForTokenExchange:bool isTokenExchangeEnabled:bool label
+        shouldRotateConsumerKey:bool shouldRotateConsumerSecret:bool""",
+    "ExternalAppIdTokenConfig": """idTokenAudience idTokenIncludeAttributes:bool idTokenIncludeCustomPermissions:bool
+        idTokenIncludeStandardClaims:bool idTokenValidityInMinutes:int""",
+    "ExtlClntAppOauthConfigurablePolicies": """fullName apexHandler clientCredentialsFlowUser commaSeparatedCustomScopes
+        commaSeparatedPermissionSet commaSeparatedProfile customAttributes:ExtlClntAppOauthPoliciesAttribute[]
+        executeHandlerAs externalClientApplication guestJwtTimeout:int ipRelaxationPolicyType
+        isClientCredentialsFlowEnabled:bool isGuestCodeCredFlowEnabled:bool isNamedUserJwtEnabled:bool
+        isTokenExchangeFlowEnabled:bool label namedUserJwtTimeout:int permittedUsersPolicyType policyAction
+        refreshTokenPolicyType refreshTokenValidityPeriod:int refreshTokenValidityUnit requiredSessionLevel
+        sessionTimeoutInMinutes:int singleLogoutUrl startUrl""",
+    "ExtlClntAppOauthPoliciesAttribute": "formula key",
+    "ExtlClntAppSamlConfigurablePolicies": """fullName acsUrl certificate commaSeparatedPermissionSet
+        commaSeparatedProfile customAttributes:ExtlClntAppSamlConfigurablePoliciesAttribute[] encryptionCertificate
+        encryptionType entityUrl externalClientApplication issuer label nameIdFormat signingAlgorithmType
+        singleLogoutBindingType singleLogoutUrl startUrl subjectCustomAttribute subjectType""",
+    "ExtlClntAppSamlConfigurablePoliciesAttribute": "formula key",
+}
+
+
+def _parse_field_table(table):
+    """-> {type: {field: (kind, repeated)}} in sequence order; kind is 'str', 'bool', 'int' or a type name."""
+    parsed = {}
+    for type_name, spec in table.items():
+        fields = {}
+        for entry in spec.split():
+            repeated = entry.endswith("[]")
+            name, _sep, kind = entry.rstrip("[]").partition(":")
+            fields[name] = (kind or "str", repeated)
+        parsed[type_name] = fields
+    return parsed
+
+
+METADATA_FIELDS = _parse_field_table(_METADATA_FIELDS)
+
+
+def metadata_field_order(type_name, keys):
+    """Order ``keys`` as the type's xsd:sequence wants them.
+
+    Fields the table does not know (added in newer API versions) are placed where the alphabet puts them,
+    since Salesforce's sequences are alphabetical after fullName. Unknown types keep the given order.
+    """
+    fields = METADATA_FIELDS.get(type_name)
+    if fields is None:
+        return list(keys)
+    position = {name: index for index, name in enumerate(fields)}
+    ordered = sorted((key for key in keys if key in position), key=position.get)
+    for extra in sorted(key for key in keys if key not in position):
+        index = next((i for i, key in enumerate(ordered) if key != "fullName" and key > extra), len(ordered))
+        ordered.insert(index, extra)
+    return ordered
+
+
+def _xml_text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return escape(value)
+    raise SalesforceError(f"Cannot send a {type(value).__name__} value in a Metadata API call")
+
+
+def metadata_to_xml(type_name, data, tag="metadata", type_attribute=True):
+    """One ``<met:metadata xsi:type="met:Type">`` element (or a nested element) with children in sequence order.
+
+    None values are left out; lists repeat the element; dicts become nested elements.
+    """
+    attribute = f' xsi:type="met:{type_name}"' if type_attribute else ""
+    parts = [f"<met:{tag}{attribute}>"]
+    fields = METADATA_FIELDS.get(type_name, {})
+    for name in metadata_field_order(type_name, list(data)):
+        _check_name(name, "field name")
+        kind = fields.get(name, ("str", False))[0]
+        values = data[name] if isinstance(data[name], (list, tuple)) else [data[name]]
+        for value in values:
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                parts.append(metadata_to_xml(kind, value, tag=name, type_attribute=False))
+            else:
+                parts.append(f"<met:{name}>{_xml_text(value)}</met:{name}>")
+    parts.append(f"</met:{tag}>")
+    return "".join(parts)
+
+
+def soap_envelope(session_id, body):
+    """The SOAP 1.1 envelope with the SessionHeader (the access token serves as the session id)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAPENV_NS}" xmlns:xsi="{XSI_NS}" xmlns:met="{METADATA_NS}">'
+        "<soapenv:Header>"
+        f"<met:SessionHeader><met:sessionId>{escape(session_id)}</met:sessionId></met:SessionHeader>"
+        "</soapenv:Header>"
+        f"<soapenv:Body>{body}</soapenv:Body>"
+        "</soapenv:Envelope>"
+    )
+
+
+def _check_name(value, what):
+    if not isinstance(value, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", value):
+        raise SalesforceError(f"Invalid Metadata API {what}: {value!r}")
+
+
+def _local(tag):
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _children(element, name):
+    return [child for child in element if _local(child.tag) == name]
+
+
+def _child_text(element, name):
+    for child in element:
+        if _local(child.tag) == name:
+            return child.text or ""
+    return None
+
+
+def _parse_xml(content, what):
+    try:
+        return ET.fromstring(content)
+    except ET.ParseError:
+        raise SalesforceError(f"{what}: the response is not valid XML") from None
+
+
+def _parse_soap_fault(content):
+    """(code, message, []) of a SOAP fault, matched by local names (the ``sf:`` namespace differs per API)."""
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError:
+        return None
+    fault = next((el for el in root.iter() if _local(el.tag) == "Fault"), None)
+    if fault is None:
+        return None
+    faultcode = (_child_text(fault, "faultcode") or "").strip()
+    faultstring = (_child_text(fault, "faultstring") or "").strip()
+    exception_code = next((el.text for el in fault.iter() if _local(el.tag) == "exceptionCode" and el.text), None)
+    exception_message = next((el.text for el in fault.iter() if _local(el.tag) == "exceptionMessage" and el.text),
+                             None)
+    code = (exception_code or faultcode.rsplit(":", 1)[-1] or None)
+    return code, (exception_message or faultstring or faultcode or "SOAP fault").strip(), []
+
+
+def _xml_to_value(element, kind):
+    """Parse one element, using the field table where it knows the type, the element's shape otherwise."""
+    if element.get(f"{{{XSI_NS}}}nil") == "true":
+        return None
+    if kind == "bool":
+        return (element.text or "").strip() == "true"
+    if kind == "int":
+        text = (element.text or "").strip()
+        return int(text) if re.match(r"^-?\d+$", text) else text
+    if len(element) or kind in METADATA_FIELDS:
+        return _xml_to_dict(element, kind)
+    return element.text or ""
+
+
+def _xml_to_dict(element, type_name):
+    fields = METADATA_FIELDS.get(type_name, {})
+    result = {}
+    for child in element:
+        name = _local(child.tag)
+        kind, repeated = fields.get(name, ("str", False))
+        value = _xml_to_value(child, kind)
+        if name in result:
+            if not isinstance(result[name], list):
+                result[name] = [result[name]]
+            result[name].append(value)
+        else:
+            result[name] = [value] if repeated else value
+    return result
+
+
+class MetadataClient:
+    """Metadata API CRUD over SOAP at ``<instance_url>/services/Soap/m/<version>``.
+
+    Components are dicts of field -> value (bool, int, str, nested dict, list); see ``METADATA_FIELDS``.
+    """
+
+    def __init__(self, session):
+        self.session = session
+
+    @property
+    def path(self):
+        return f"/services/Soap/m/{RestClient(self.session).api_version}"
+
+    def read(self, type_name, names):
+        """``readMetadata``. ``names`` is one name (returns a dict or None) or a list (returns a list aligned
+        with it). A missing component comes back as an empty record (no fullName): None here."""
+        single = isinstance(names, str)
+        names = self._names(type_name, [names] if single else names)
+        response = self._call("readMetadata", self._type_and_names(type_name, names), idempotent=True)
+        records = []
+        for result in _children(response, "result"):
+            records.extend(_children(result, "records"))
+        found = {}
+        for record in records:
+            # Records carry xsi:type; fall back to the requested type.
+            record_type = (record.get(f"{{{XSI_NS}}}type") or type_name).rsplit(":", 1)[-1]
+            value = _xml_to_dict(record, record_type)
+            if value.get("fullName"):
+                found[value["fullName"]] = value
+        values = [found.get(name) for name in names]
+        return values[0] if single else values
+
+    def create(self, type_name, components):
+        return self._save("createMetadata", type_name, components, idempotent=False)
+
+    def update(self, type_name, components):
+        return self._save("updateMetadata", type_name, components, idempotent=True)
+
+    def upsert(self, type_name, components):
+        """``upsertMetadata``: results carry ``created`` (True when the component was new)."""
+        return self._save("upsertMetadata", type_name, components, idempotent=True)
+
+    def delete(self, type_name, names):
+        names = self._names(type_name, [names] if isinstance(names, str) else names)
+        response = self._call("deleteMetadata", self._type_and_names(type_name, names), idempotent=False)
+        return self._results("deleteMetadata", type_name, response)
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _names(self, type_name, names):
+        _check_name(type_name, "type")
+        names = list(names)
+        if not names or len(names) > METADATA_MAX_ITEMS:
+            raise SalesforceError(f"Give 1 to {METADATA_MAX_ITEMS} {type_name} names per call, not {len(names)}")
+        for name in names:
+            if not isinstance(name, str) or not name.strip():
+                raise SalesforceError(f"Invalid {type_name} name: {name!r}")
+        return names
+
+    @staticmethod
+    def _type_and_names(type_name, names):
+        return f"<met:type>{escape(type_name)}</met:type>" + "".join(
+            f"<met:fullNames>{escape(name)}</met:fullNames>" for name in names)
+
+    def _save(self, operation, type_name, components, idempotent):
+        _check_name(type_name, "type")
+        components = [components] if isinstance(components, dict) else list(components)
+        if not components or len(components) > METADATA_MAX_ITEMS:
+            raise SalesforceError(
+                f"Give 1 to {METADATA_MAX_ITEMS} {type_name} components per call, not {len(components)}")
+        for component in components:
+            if not isinstance(component, dict) or not component.get("fullName"):
+                raise SalesforceError(f"Every {type_name} component needs a fullName")
+        body = "".join(metadata_to_xml(type_name, component) for component in components)
+        return self._results(operation, type_name, self._call(operation, body, idempotent=idempotent))
+
+    def _call(self, operation, inner, idempotent):
+        """POST one operation; returns the ``<operationResponse>`` element."""
+        body = f"<met:{operation}>{inner}</met:{operation}>"
+        what = f"Metadata API {operation} (POST {self.path})"
+        response = self.session.request(
+            "POST", self.path, data=lambda token: soap_envelope(token, body).encode("utf-8"),
+            headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": operation},
+            idempotent=idempotent, bearer=False, operation=what)
+        root = _parse_xml(response.content, what)
+        self._track_soap_limits(root)
+        fault = _parse_soap_fault(response.content)
+        if fault:
+            raise SalesforceError(f"{what} failed: {fault[0]}: {fault[1]}", status=response.status_code, code=fault[0])
+        element = next((el for el in root.iter() if _local(el.tag) == operation + "Response"), None)
+        if element is None:
+            raise SalesforceError(f"{what}: the response has no {operation}Response element")
+        return element
+
+    def _results(self, operation, type_name, response):
+        results, failures = [], []
+        for element in _children(response, "result"):
+            result = {"fullName": _child_text(element, "fullName") or "",
+                      "success": (_child_text(element, "success") or "").strip() == "true"}
+            if _child_text(element, "created") is not None:
+                result["created"] = _child_text(element, "created").strip() == "true"
+            result["errors"] = [
+                {"statusCode": _child_text(error, "statusCode") or "", "message": _child_text(error, "message") or "",
+                 "fields": [field.text or "" for field in _children(error, "fields")]}
+                for error in _children(element, "errors")
+            ]
+            results.append(result)
+            if not result["success"]:
+                failures.append(result)
+        if failures:
+            details = []
+            for failure in failures:
+                errors = "; ".join(
+                    f"{error['statusCode']}: {error['message']}"
+                    + (f" (fields: {', '.join(error['fields'])})" if error["fields"] else "")
+                    for error in failure["errors"]) or "no error details"
+                details.append(f"{type_name} {failure['fullName']!r}: {errors}")
+            raise SalesforceError(f"Metadata API {operation} failed for " + "; ".join(details),
+                                  code=(failures[0]["errors"] or [{}])[0].get("statusCode"))
+        return results
+
+    def _track_soap_limits(self, root):
+        # A LimitInfoHeader (type "API REQUESTS") may come back in the SOAP header; keep it like Sforce-Limit-Info.
+        for info in (el for el in root.iter() if _local(el.tag) == "limitInfo"):
+            current, limit = (_child_text(info, "current") or "").strip(), (_child_text(info, "limit") or "").strip()
+            if (_child_text(info, "type") or "").strip() == "API REQUESTS" and current.isdigit() and limit.isdigit():
+                self.session.api_usage = {"used": int(current), "limit": int(limit)}
