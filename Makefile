@@ -99,7 +99,7 @@ sandbox-stop:
 	if [ -x $(VENV_BIN)/python ]; then $(LAUNCH) stop; fi
 
 sandbox-status: $(VENV_STAMP)
-	@$(LAUNCH) status
+	@$(LAUNCH) status || true
 
 # --- tests -----------------------------------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ port file and answers GET /_sandbox/requests, then writes into --dir:
   <name>.pid, <name>.port, <name>.log      per server
   salesforce-jwt.key / salesforce-jwt.crt  the JWT bearer private key (for the client) and its certificate
   salesforce.json                          the Salesforce sandbox's configuration
-  env.json, env.sh                         connection settings as environment variables (env.sh: `. env.sh`)
+  env.json, env.sh                         connection settings as environment variables (env.sh: `. env.sh`),
+                                           including AUTHENTIK_URL (the 2026.8 profile) and SALESFORCE_INSTANCE_URL
 and the same settings as variables into ansible-test's integration_config.yml. A `start` first stops whatever a
 previous `start` left running. `stop` ends the servers (their whole process groups) and removes the state files.
 
@@ -312,6 +313,9 @@ def start(args: argparse.Namespace) -> int:
         "SALESFORCE_CLIENT_SECRET": salesforce["client_secret"],
         "SALESFORCE_USERNAME": salesforce["username"],
         "SALESFORCE_PRIVATE_KEY_FILE": str(key_path),
+        # The modules' own connection variables, pointed at the newest authentik profile and the Salesforce sandbox.
+        "AUTHENTIK_URL": authentik_servers[-1].url,
+        "SALESFORCE_INSTANCE_URL": salesforce_server.url,
     })
     write_private(directory / "env.json", json.dumps(env, indent=2) + "\n")
     write_private(directory / "env.sh", "".join("export %s=%s\n" % (k, shlex.quote(v)) for k, v in env.items()))
