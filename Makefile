@@ -124,10 +124,12 @@ sanity: $(VENV_STAMP) pip-bootstrap collection
 	$(ANSIBLE_ENV) ansible-test sanity --local --python $(TEST_PYTHON) --color no
 	echo "<== sanity: ok in $${SECONDS}s"
 
+# Both linters run even when the first one complains; the stage fails if either did.
 lint: $(VENV_STAMP) collection
 	@echo "==> lint: ruff, ansible-lint"
 	SECONDS=0
-	$(VENV_BIN)/ruff check plugins tests
+	rc=0
+	$(VENV_BIN)/ruff check plugins tests || rc=1
 	dirs=""
 	for d in roles playbooks; do
 		if [ -n "$$(find $$d -name '*.yml' 2>/dev/null)" ]; then dirs="$$dirs $$d"; fi
@@ -135,10 +137,10 @@ lint: $(VENV_STAMP) collection
 	if [ -z "$$dirs" ]; then
 		echo "lint: no roles/ or playbooks/ yet, ansible-lint skipped"
 	else
-		cd $(COLLECTION)
 		echo "ansible-lint$$dirs"
-		$(ANSIBLE_ENV) ansible-lint $$dirs
+		(cd $(COLLECTION) && $(ANSIBLE_ENV) ansible-lint $$dirs) || rc=1
 	fi
+	[ $$rc = 0 ] || { echo "<== lint: FAILED"; exit 1; }
 	echo "<== lint: ok in $${SECONDS}s"
 
 # The sandboxes are stopped whatever the outcome; the exit status is the tests'.
