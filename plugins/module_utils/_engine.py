@@ -223,6 +223,8 @@ class Resource:
     def argument_spec(self):
         spec = dict(self.connection_spec())
         for field in self.fields:
+            if field.option in spec:  # a field must never shadow a connection option (e.g. `url`)
+                raise ValueError("option %s of %s is already a connection option" % (field.option, self.what))
             spec[field.option] = field.argument_spec()
         spec.update(self.extra_options)
         spec["state"] = dict(STATE_SPEC)

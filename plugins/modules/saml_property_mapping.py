@@ -37,7 +37,7 @@ extends_documentation_fragment:
   - sso.authentik.attributes
   - sso.authentik.attributes.authentik
 author:
-  - sso.authentik contributors
+  - sso.authentik contributors (@sso-authentik)
 """
 
 EXAMPLES = r"""

@@ -29,7 +29,7 @@ extends_documentation_fragment:
   - sso.authentik.attributes.info
   - sso.authentik.attributes.authentik
 author:
-  - sso.authentik contributors
+  - sso.authentik contributors (@sso-authentik)
 """
 
 EXAMPLES = r"""

@@ -23,9 +23,10 @@ options:
     description: Name of the provider; identifies it.
     type: str
     required: true
-  url:
+  scim_url:
     description:
       - Base URL of the SCIM API, for Salesforce C(https://company.my.salesforce.com/services/scim/v2).
+      - Named C(url) in authentik's API; O(url) is the authentik server this module talks to.
       - Must be an absolute http(s) URL (authentik itself does not check it). Required to create the provider.
     type: str
   auth_mode:
@@ -77,14 +78,14 @@ extends_documentation_fragment:
   - sso.authentik.attributes
   - sso.authentik.attributes.authentik
 author:
-  - sso.authentik contributors
+  - sso.authentik contributors (@sso-authentik)
 """
 
 EXAMPLES = r"""
 - name: SCIM provisioning into Salesforce, authenticated through the Salesforce OAuth source
   sso.authentik.scim_provider:
     name: Salesforce SCIM
-    url: https://company.my.salesforce.com/services/scim/v2
+    scim_url: https://company.my.salesforce.com/services/scim/v2
     auth_mode: oauth
     oauth_source: salesforce
     oauth_parameters:
@@ -106,7 +107,7 @@ provider:
   sample:
     pk: 8
     name: Salesforce SCIM
-    url: https://company.my.salesforce.com/services/scim/v2
+    scim_url: https://company.my.salesforce.com/services/scim/v2
     auth_mode: oauth
     compatibility_mode: sfdc
 """
@@ -124,7 +125,7 @@ class SCIMProvider(AuthentikResource):
     result_key = "provider"
     fields = (
         Field("name", required=True),
-        Field("url"),
+        Field("scim_url", api="url"),
         Field("auth_mode", choices=["token", "oauth"]),
         Field("token", secret=True),
         Field("oauth_source", api="auth_oauth", ref=Ref("/sources/oauth/", "OAuth source", by="slug")),
@@ -139,11 +140,11 @@ class SCIMProvider(AuthentikResource):
         Field("dry_run", type="bool"),
         Field("verify_certificates", type="bool"),
     )
-    required_on_create = ("url",)
+    required_on_create = ("scim_url",)
     hidden_api_keys = ("token",)  # authentik before 2026.8 returns it in clear
 
     def validate(self):
-        check_http_url(self.params["url"], "url")
+        check_http_url(self.params["scim_url"], "scim_url")
         if self.params["auth_mode"] == "oauth" and self.params["state"] == "present" and \
                 not self.params["oauth_source"]:
             raise EngineError("auth_mode oauth needs oauth_source (the slug of the OAuth source that gets tokens).")

@@ -50,7 +50,7 @@ def page(results, next_page=0):
 
 
 def test_bearer_token_and_base_url(scripted):
-    client, calls, answers, _ = scripted
+    client, calls, answers, _sleeps = scripted
     assert client.session.headers["Authorization"] == "Bearer tok"
     answers.append(Response(200, {"version_current": "2025.12.4"}))
     assert client.version == (2025, 12, 4)
@@ -59,7 +59,7 @@ def test_bearer_token_and_base_url(scripted):
 
 
 def test_pagination_follows_page_numbers_until_zero(scripted):
-    client, calls, answers, _ = scripted
+    client, calls, answers, _sleeps = scripted
     answers.extend([page([{"name": "a"}], 2), page([{"name": "b"}], 3), page([{"name": "c"}])])
     assert [o["name"] for o in client.list("/core/groups/")] == ["a", "b", "c"]
     assert [c[2]["page"] for c in calls] == [1, 2, 3]
@@ -67,7 +67,7 @@ def test_pagination_follows_page_numbers_until_zero(scripted):
 
 
 def test_find_is_exact_and_refuses_ambiguity(scripted):
-    client, _, answers, _ = scripted
+    client, _calls, answers, _sleeps = scripted
     # A server that ignored the filter returns everything: only the exact match counts.
     answers.append(page([{"name": "a b"}, {"name": "a"}]))
     assert client.find("/x/", {"name": "a"}, "thing") == {"name": "a"}
@@ -77,7 +77,7 @@ def test_find_is_exact_and_refuses_ambiguity(scripted):
 
 
 def test_resolve_caches_per_run(scripted):
-    client, calls, answers, _ = scripted
+    client, calls, answers, _sleeps = scripted
     ref = Ref("/flows/instances/", "flow", by="slug")
     answers.append(page([{"slug": "f", "pk": "uuid-f"}]))
     assert client.resolve(ref, "f") == "uuid-f"
@@ -103,7 +103,7 @@ def test_503_and_connection_errors_are_retried_with_a_bound(scripted):
 
 
 def test_post_is_not_repeated_blindly_when_its_outcome_is_unknown(scripted):
-    client, calls, answers, _ = scripted
+    client, calls, answers, _sleeps = scripted
     answers.append(Response(502, text="bad gateway"))
     with pytest.raises(WriteOutcomeUnknown):
         client.post("/x/", {"name": "a"})
@@ -113,7 +113,7 @@ def test_post_is_not_repeated_blindly_when_its_outcome_is_unknown(scripted):
 
 
 def test_403_says_token_invalid_or_lacks_permission(scripted):
-    client, _, answers, _ = scripted
+    client, _calls, answers, _sleeps = scripted
     answers.append(Response(403, {"detail": "Token invalid/expired"}))
     with pytest.raises(AuthentikError) as err:
         client.get("/core/users/me/")
@@ -123,7 +123,7 @@ def test_403_says_token_invalid_or_lacks_permission(scripted):
 
 
 def test_400_lists_the_servers_field_messages(scripted):
-    client, _, answers, _ = scripted
+    client, _calls, answers, _sleeps = scripted
     answers.append(Response(400, {"acs_url": ["Enter a valid URL."], "non_field_errors": ["Sign something."]}))
     with pytest.raises(AuthentikError, match=r"POST /api/v3/providers/saml/: HTTP 400: acs_url: Enter a valid URL.; "
                                              r"Sign something."):
@@ -131,14 +131,14 @@ def test_400_lists_the_servers_field_messages(scripted):
 
 
 def test_tls_failure_explains_ca_path(scripted):
-    client, _, answers, _ = scripted
+    client, _calls, answers, _sleeps = scripted
     answers.append(requests.exceptions.SSLError("certificate verify failed"))
     with pytest.raises(AuthentikError, match="Give the CA bundle with ca_path"):
         client.get("/x/")
 
 
 def test_not_json_is_explained(scripted):
-    client, _, answers, _ = scripted
+    client, _calls, answers, _sleeps = scripted
     answers.append(Response(200, text="<html>login</html>"))
     with pytest.raises(AuthentikError, match="not JSON"):
         client.get("/x/")

@@ -76,7 +76,7 @@ def run(store, check_mode=False, **params):
 
 def test_create_sends_only_what_was_given_and_resolves_references():
     store = Store(refs={"default-flow": "uuid-1"})
-    result, _ = run(store, name="a", title="A", flow="default-flow", mode="salesforce")
+    result, _thing = run(store, name="a", title="A", flow="default-flow", mode="salesforce")
     assert result["changed"] is True
     assert store.writes == [("POST", {"name": "a", "title": "A", "flow_id": "uuid-1", "mode": "sfdc"})]
     assert result["diff"] == {"before": {}, "after": {"name": "a", "title": "A", "flow": "default-flow",
@@ -93,7 +93,7 @@ def test_missing_create_option_is_refused_before_any_write():
 
 def test_second_run_changes_nothing_and_writes_nothing():
     store = Store([{"name": "a", "title": "A", "tags": ["y", "x"], "mode": "sfdc", "friendly": None}])
-    result, _ = run(store, name="a", title="A", tags=["x", "y"], mode="salesforce")
+    result, _thing = run(store, name="a", title="A", tags=["x", "y"], mode="salesforce")
     assert result["changed"] is False
     assert store.writes == []
     assert result["diff"]["before"] == result["diff"]["after"]
@@ -101,7 +101,7 @@ def test_second_run_changes_nothing_and_writes_nothing():
 
 def test_update_patches_only_the_changed_field():
     store = Store([{"name": "a", "title": "A", "tags": ["x"]}])
-    result, _ = run(store, name="a", title="B", tags=["x"])
+    result, _thing = run(store, name="a", title="B", tags=["x"])
     assert store.writes == [("PATCH", {"title": "B"})]
     assert result["diff"] == {"before": {"name": "a", "title": "A", "tags": ["x"]},
                               "after": {"name": "a", "title": "B", "tags": ["x"]}}
@@ -109,10 +109,10 @@ def test_update_patches_only_the_changed_field():
 
 def test_check_mode_predicts_without_writing():
     store = Store([{"name": "a", "title": "A"}])
-    result, _ = run(store, check_mode=True, name="a", title="B")
+    result, _thing = run(store, check_mode=True, name="a", title="B")
     assert result["changed"] is True and store.writes == []
     assert result["thing"]["title"] == "B"
-    result, _ = run(store, check_mode=True, name="new", title="N")
+    result, _thing = run(store, check_mode=True, name="new", title="N")
     assert result["changed"] is True and store.writes == [] and "new" not in store.objects
 
 
@@ -130,18 +130,18 @@ def test_unknown_reference_fails_clearly_for_real():
 
 def test_secret_sent_on_create_masked_and_never_compared():
     store = Store()
-    result, _ = run(store, name="a", title="A", secret="s3cr3t")
+    result, _thing = run(store, name="a", title="A", secret="s3cr3t")
     assert store.writes[0][1]["secret"] == "s3cr3t"
     assert result["diff"]["after"]["secret"] == MASK
     assert "s3cr3t" not in repr(result)
     store.writes.clear()
-    result, _ = run(store, name="a", title="A", secret="other")
+    result, _thing = run(store, name="a", title="A", secret="other")
     assert result["changed"] is False and store.writes == []
 
 
 def test_update_secrets_always_sends_the_secret():
     store = Store([{"name": "a", "title": "A"}])
-    result, _ = run(store, name="a", secret="s3cr3t", update_secrets="always")
+    result, _thing = run(store, name="a", secret="s3cr3t", update_secrets="always")
     assert result["changed"] is True
     assert store.writes == [("PATCH", {"secret": "s3cr3t"})]
     assert result["diff"]["after"]["secret"] == MASK and "s3cr3t" not in repr(result)
@@ -162,16 +162,16 @@ def test_a_field_the_server_drops_is_an_error():
 
 def test_absent_deletes_then_is_a_no_op():
     store = Store([{"name": "a", "title": "A"}])
-    result, _ = run(store, name="a", state="absent")
+    result, _thing = run(store, name="a", state="absent")
     assert result["changed"] is True and store.writes == [("DELETE", "a")]
     assert result["diff"]["before"]["title"] == "A" and result["diff"]["after"] == {}
-    result, _ = run(store, name="a", state="absent")
+    result, _thing = run(store, name="a", state="absent")
     assert result["changed"] is False and len(store.writes) == 1
 
 
 def test_check_mode_absent_does_not_delete():
     store = Store([{"name": "a", "title": "A"}])
-    result, _ = run(store, check_mode=True, name="a", state="absent")
+    result, _thing = run(store, check_mode=True, name="a", state="absent")
     assert result["changed"] is True and store.writes == [] and "a" in store.objects
 
 
