@@ -154,6 +154,7 @@ class Resource:
     required_by = {}
     hidden_api_keys = ()  # keys of the API object never returned (write-only secrets echoed by some versions)
     import_errors = ()  # (library name, traceback or None) pairs checked before anything else
+    has_state = True  # False for an object that always exists (org-wide settings): no `state` option, no absent
 
     def __init__(self):
         self.module = None
@@ -227,7 +228,8 @@ class Resource:
                 raise ValueError("option %s of %s is already a connection option" % (field.option, self.what))
             spec[field.option] = field.argument_spec()
         spec.update(self.extra_options)
-        spec["state"] = dict(STATE_SPEC)
+        if self.has_state:
+            spec["state"] = dict(STATE_SPEC)
         if any(field.secret for field in self.fields):
             spec["update_secrets"] = dict(UPDATE_SECRETS_SPEC)
         return spec
@@ -261,9 +263,13 @@ class Resource:
 
     # -- reconcile ----------------------------------------------------------------------------------------
 
+    @property
+    def state(self):
+        return self.params.get("state") or "present"
+
     def reconcile(self):
         current = self.find()
-        if self.params["state"] == "absent":
+        if self.state == "absent":
             if current is not None and not self.module.check_mode:
                 self.delete(current)
             before = self.display(current, self._shown_fields(current)) if current is not None else {}
@@ -273,8 +279,8 @@ class Resource:
         if current is None:
             missing = [opt for opt in self.required_on_create if self.params.get(opt) in (None, "", [])]
             if missing:
-                raise EngineError("To create %s %r, also give: %s." % (self.what, self.params[self.key],
-                                                                        ", ".join(missing)))
+                raise EngineError("To create %s %r, also give: %s."
+                                  % (self.what, self.params[self.key], ", ".join(missing)))
             payload = self.complete_payload(self._payload(desired), None)
             if self.module.check_mode:
                 return self._result(True, self._predict({}, payload), {}, self._shown(desired, payload))
@@ -405,6 +411,6 @@ class Resource:
     def _result(self, changed, obj, before, after):
         result = {"changed": changed, self.result_key: self.result(obj) if obj else {},
                   "diff": {"before": before, "after": after}}
-        if obj and self.params["state"] == "present":
+        if obj and self.state == "present":
             result.update(self.extras(obj))
         return result

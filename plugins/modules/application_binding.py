@@ -38,8 +38,8 @@ options:
   enabled:
     description: Whether the binding is evaluated.
     type: bool
-  timeout:
-    description: Seconds after which a policy evaluation is aborted.
+  evaluation_timeout:
+    description: Seconds after which a policy evaluation is aborted (the binding's C(timeout) in authentik's API).
     type: int
 extends_documentation_fragment:
   - sso.authentik.authentik
@@ -97,7 +97,7 @@ class ApplicationBinding(AuthentikResource):
         Field("order", type="int"),
         Field("negate", type="bool"),
         Field("enabled", type="bool"),
-        Field("timeout", type="int"),
+        Field("evaluation_timeout", api="timeout", type="int"),
     )
     required_one_of = (("group", "user", "policy"),)
     mutually_exclusive = (("group", "user", "policy"),)

@@ -142,7 +142,7 @@ class OAuthSource(AuthentikResource):
         Field("consumer_key", no_log=False),
         Field("consumer_secret", secret=True),
         Field("authorization_url"),
-        Field("access_token_url"),
+        Field("access_token_url", no_log=False),
         Field("profile_url"),
         Field("oidc_well_known_url"),
         Field("oidc_jwks_url"),

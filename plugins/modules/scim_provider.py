@@ -31,12 +31,14 @@ options:
     type: str
   auth_mode:
     description:
-      - C(token) sends O(token) as a bearer token; C(oauth) gets a token from the OAuth source O(oauth_source)
+      - C(token) sends O(scim_token) as a bearer token; C(oauth) gets a token from the OAuth source O(oauth_source)
         with O(oauth_parameters) (needs an authentik enterprise licence).
     type: str
     choices: [token, oauth]
-  token:
-    description: Bearer token for O(auth_mode=token). Write-only (see O(update_secrets)).
+  scim_token:
+    description:
+      - Bearer token for the SCIM API in O(auth_mode=token) (C(token) in authentik's API; O(token) is the authentik
+        API token of this module). Write-only (see O(update_secrets)).
     type: str
   oauth_source:
     description: Slug of the OAuth source that gets tokens in O(auth_mode=oauth). An empty string unsets it.
@@ -127,7 +129,7 @@ class SCIMProvider(AuthentikResource):
         Field("name", required=True),
         Field("scim_url", api="url"),
         Field("auth_mode", choices=["token", "oauth"]),
-        Field("token", secret=True),
+        Field("scim_token", api="token", secret=True),
         Field("oauth_source", api="auth_oauth", ref=Ref("/sources/oauth/", "OAuth source", by="slug")),
         Field("oauth_parameters", api="auth_oauth_params", type="dict"),
         Field("compatibility_mode", choices=["default", "salesforce", "sfdc", "aws", "slack", "webex", "gitlab",
