@@ -1,0 +1,611 @@
+"""Tests of the authentik API sandbox (tests/sandbox/authentik/server.py): the traps it must reproduce.
+
+Each profile runs in a subprocess with the interpreter named by AUTHENTIK_SANDBOX_PYTHON_2025_12 or
+AUTHENTIK_SANDBOX_PYTHON_2026_8 (a virtualenv with that authentik-client release and cryptography); a
+profile whose variable is not set is skipped. The servers run with --check-responses, so every response
+of every test is also checked against the client's response model.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlencode
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+SERVER = os.path.join(ROOT, "tests", "sandbox", "authentik", "server.py")
+PROFILES = {"2025.12": "AUTHENTIK_SANDBOX_PYTHON_2025_12", "2026.8": "AUTHENTIK_SANDBOX_PYTHON_2026_8"}
+TOKEN = "test-token"
+
+
+class Sandbox:
+    """A running sandbox process and a tiny HTTP client for it."""
+
+    def __init__(self, profile, python):
+        self.profile = profile
+        self.python = python
+        self.tmp = tempfile.mkdtemp(prefix="ak-sandbox-")
+        self.port_file = os.path.join(self.tmp, "port")
+        self.proc = subprocess.Popen(
+            [python, SERVER, "--profile", profile, "--port", "0", "--port-file", self.port_file, "--token", TOKEN,
+             "--check-responses"],
+            stderr=open(os.path.join(self.tmp, "stderr"), "w"),
+        )
+        self.port = None
+
+    def wait(self):
+        deadline = time.time() + 30
+        while not os.path.exists(self.port_file):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("sandbox %s did not start: %s" % (self.profile, self.stderr()))
+            time.sleep(0.05)
+        with open(self.port_file) as handle:
+            self.port = int(handle.read())
+
+    def stderr(self):
+        with open(os.path.join(self.tmp, "stderr")) as handle:
+            return handle.read()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+    def request(self, method, path, body=None, params=None, token=TOKEN, raw=False):
+        """(status, headers, parsed JSON or text); path is relative to /api/v3 unless it starts with /_."""
+        url = path if path.startswith("/_") or path.startswith("/application") else "/api/v3" + path
+        if params:
+            url += "?" + urlencode(params, doseq=True)
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        try:
+            conn.request(method, url, body=None if body is None else json.dumps(body), headers=headers)
+            response = conn.getresponse()
+            data = response.read().decode()
+        finally:
+            conn.close()
+        if not raw and data and response.getheader("Content-Type", "").startswith("application/json"):
+            data = json.loads(data)
+        return response.status, response, data
+
+    def get(self, path, **params):
+        return self.request("GET", path, params=params)
+
+    def ok(self, method, path, body=None, status=None, **params):
+        code, _, data = self.request(method, path, body=body, params=params)
+        expected = status or {"POST": 201, "DELETE": 204}.get(method, 200)
+        assert code == expected, (method, path, code, data)
+        return data
+
+    def flow(self, slug):
+        return self.ok("GET", "/flows/instances/%s/" % slug)["pk"]
+
+    def saml_provider(self, name="sf", **extra):
+        body = {"name": name, "authorization_flow": self.flow("default-provider-authorization-implicit-consent"),
+                "invalidation_flow": self.flow("default-provider-invalidation-flow"),
+                "acs_url": "https://company.my.salesforce.com?so=00D000000000001"}
+        body.update(extra)
+        return self.ok("POST", "/providers/saml/", body)
+
+    def self_signed(self):
+        return self.ok("GET", "/crypto/certificatekeypairs/", name="authentik Self-signed Certificate")["results"][0]
+
+
+@pytest.fixture(scope="session")
+def servers():
+    """Start every configured profile at once (they boot in parallel), stop them at the end."""
+    started = {}
+    for profile, variable in PROFILES.items():
+        if os.environ.get(variable):
+            started[profile] = Sandbox(profile, os.environ[variable])
+    try:
+        for sandbox in started.values():
+            sandbox.wait()
+        yield started
+    finally:
+        for sandbox in started.values():
+            sandbox.stop()
+
+
+@pytest.fixture(params=sorted(PROFILES))
+def sb(request, servers):
+    profile = request.param
+    if profile not in servers:
+        pytest.skip("%s is not set: no interpreter with authentik-client %s.x for this profile"
+                    % (PROFILES[profile], profile))
+    sandbox = servers[profile]
+    assert sandbox.request("POST", "/_sandbox/reset")[0] == 204
+    return sandbox
+
+
+def v2026(sb):
+    return sb.profile == "2026.8"
+
+
+# --- basics --------------------------------------------------------------------------------------
+
+def test_version_and_me(sb):
+    version = sb.ok("GET", "/admin/version/")
+    assert version["version_current"] == {"2025.12": "2025.12.4", "2026.8": "2026.8.5"}[sb.profile]
+    me = sb.ok("GET", "/core/users/me/")["user"]
+    assert (me["pk"], me["username"], me["is_superuser"]) == (1, "akadmin", True)
+    users = sb.ok("GET", "/core/users/", username="jdoe")["results"]
+    assert [(u["name"], u["email"], u["is_superuser"]) for u in users] == [("Jane Doe", "jane.doe@example.com", False)]
+    assert sb.ok("GET", "/core/groups/", name="authentik Admins")["pagination"]["count"] == 1
+
+
+def test_token_errors_are_403(sb):
+    status, _, body = sb.request("GET", "/admin/version/", token=None)
+    assert (status, body) == (403, {"detail": "Authentication credentials were not provided."})
+    status, _, body = sb.request("GET", "/admin/version/", token="wrong")
+    assert (status, body) == (403, {"detail": "Token invalid/expired"})
+
+
+def test_default_objects_are_seeded(sb):
+    flows = {f["slug"]: f["designation"] for f in sb.ok("GET", "/flows/instances/", page_size=100)["results"]}
+    assert flows["default-provider-authorization-implicit-consent"] == "authorization"
+    assert flows["default-provider-invalidation-flow"] == "invalidation"
+    assert flows["default-source-authentication"] == "authentication"
+    invalidation = sb.ok("GET", "/flows/instances/", designation="invalidation")["results"]
+    assert {f["slug"] for f in invalidation} == {"default-provider-invalidation-flow", "default-invalidation-flow"}
+    email = sb.ok("GET", "/propertymappings/provider/saml/", managed="goauthentik.io/providers/saml/email")
+    assert [m["name"] for m in email["results"]] == ["authentik default SAML Mapping: Email"]
+    both = sb.ok("GET", "/propertymappings/provider/saml/",
+                 managed=["goauthentik.io/providers/saml/email", "goauthentik.io/providers/saml/upn"])
+    assert both["pagination"]["count"] == 2
+    scim = sb.ok("GET", "/propertymappings/provider/scim/", managed__isnull="false")["results"]
+    assert {m["managed"] for m in scim} == {"goauthentik.io/providers/scim/user", "goauthentik.io/providers/scim/group"}
+    kp = sb.self_signed()
+    assert kp["managed"] is None and kp["private_key_available"] and kp["key_type"] == "rsa"
+    assert [p["name"] for p in sb.ok("GET", "/policies/all/", search="allow")["results"]] == ["sandbox-allow-all"]
+
+
+def test_pagination(sb):
+    for i in range(25):
+        sb.ok("POST", "/propertymappings/provider/scim/", {"name": "m%02d" % i, "expression": "return {}"})
+    first = sb.ok("GET", "/propertymappings/provider/scim/")
+    assert first["pagination"] == {"next": 2, "previous": 0, "count": 27, "current": 1, "total_pages": 2,
+                                   "start_index": 1, "end_index": 20}
+    assert len(first["results"]) == 20
+    second = sb.ok("GET", "/propertymappings/provider/scim/", page=2)
+    assert (second["pagination"]["next"], second["pagination"]["previous"], len(second["results"])) == (0, 1, 7)
+    assert sb.request("GET", "/propertymappings/provider/scim/", params={"page": 3})[2] == {"detail": "Invalid page."}
+    capped = sb.ok("GET", "/propertymappings/all/", page_size=500)
+    assert capped["pagination"]["total_pages"] == 1 and len(capped["results"]) == 34  # 7 SAML + 27 SCIM
+
+
+def test_unknown_fields_and_filters_are_errors(sb):
+    status, _, body = sb.request("POST", "/propertymappings/provider/saml/", {
+        "name": "x", "saml_name": "User.Email", "expression": "return 1", "bogus": 1})
+    assert status == 400
+    assert body == {"bogus": ["sandbox: field not in the %s contract (the real server would silently ignore it)"
+                              % {"2025.12": "2025.12.4", "2026.8": "2026.8.5"}[sb.profile]]}
+    assert sb.ok("GET", "/propertymappings/all/", name="x")["pagination"]["count"] == 0
+    status, _, body = sb.request("GET", "/providers/saml/", params={"nmae": "x"})
+    assert status == 400 and "unknown filter 'nmae'" in body["detail"]
+    # /policies/all/ has no name filter in the API: a lookup by name must use search and match itself
+    assert sb.request("GET", "/policies/all/", params={"name": "sandbox-allow-all"})[0] == 400
+
+
+def test_contract_type_errors(sb):
+    status, _, body = sb.request("POST", "/propertymappings/provider/saml/", {"name": "x", "expression": "return 1"})
+    assert (status, body) == (400, {"saml_name": ["This field is required."]})
+    status, _, body = sb.request("POST", "/propertymappings/provider/saml/", {
+        "name": "x", "saml_name": 5, "expression": "return 1", "friendly_name": None})
+    assert (status, body) == (400, {"saml_name": ["Not a valid string."]})
+    status, _, body = sb.request("POST", "/propertymappings/provider/saml/", {
+        "name": "x", "saml_name": "a", "expression": "return ("})
+    assert status == 400 and body["expression"][0].startswith("Expression Syntax Error")
+    status, _, body = sb.request("POST", "/providers/scim/", {"name": "s", "url": "u",
+                                                             "compatibility_mode": "salesforce"})
+    assert (status, body) == (400, {"compatibility_mode": ['"salesforce" is not a valid choice.']})
+
+
+def test_unique_names(sb):
+    sb.ok("POST", "/propertymappings/provider/saml/", {"name": "dup", "saml_name": "a", "expression": "return 1"})
+    status, _, body = sb.request("POST", "/propertymappings/provider/scim/", {"name": "dup", "expression": "return {}"})
+    assert (status, body) == (400, {"name": ["property mapping with this name already exists."]})
+    sb.saml_provider(name="shared")
+    status, _, body = sb.request("POST", "/providers/scim/", {"name": "shared", "url": "https://scim"})
+    assert (status, body) == (400, {"name": ["provider with this name already exists."]})
+    status, _, body = sb.request("POST", "/crypto/certificatekeypairs/generate/", {
+        "common_name": "authentik Self-signed Certificate", "validity_days": 30})
+    assert status == 400
+
+
+def test_users_and_groups(sb):
+    user = sb.ok("POST", "/core/users/", {"username": "jsmith", "name": "John Smith", "email": "j@example.com"})
+    assert user["pk"] == 3 and user["is_superuser"] is False and user["groups"] == []
+    status, _, body = sb.request("POST", "/core/users/", {"username": "jsmith", "name": "Again"})
+    assert (status, body) == (400, {"username": ["A user with that username already exists."]})
+    group = sb.ok("POST", "/core/groups/", {"name": "sf", "users": [user["pk"]]})
+    assert group["users"] == [user["pk"]]
+    assert sb.ok("GET", "/core/users/%s/" % user["pk"])["groups"] == [group["pk"]]
+    assert [u["username"] for u in sb.ok("GET", "/core/users/", groups_by_name="sf")["results"]] == ["jsmith"]
+    assert sb.ok("PATCH", "/core/groups/%s/" % group["pk"], {"users": []})["users"] == []
+    sb.ok("DELETE", "/core/groups/%s/" % group["pk"])
+    status, _, body = sb.request("GET", "/core/groups/%s/" % group["pk"])
+    assert (status, body) == (404, {"detail": "No Group matches the given query."})
+
+
+def test_every_list_answers_in_the_contract_shape(sb):
+    # the servers run with --check-responses: a list whose items do not match the client's model answers 500
+    provider = sb.saml_provider(signing_kp=sb.self_signed()["pk"], sign_assertion=True)
+    scim = sb.ok("POST", "/providers/scim/", {"name": "scim", "url": "https://scim"})
+    app = sb.ok("POST", "/core/applications/", {"name": "app", "slug": "app", "provider": provider["pk"],
+                                                "backchannel_providers": [scim["pk"]]})
+    sb.ok("POST", "/core/applications/", {"name": "bare", "slug": "bare"})
+    policy = sb.ok("GET", "/policies/all/")["results"][0]
+    sb.ok("POST", "/policies/bindings/", {"target": app["pk"], "order": 1, "policy": policy["pk"]})
+    sb.ok("POST", "/policies/bindings/", {"target": app["pk"], "order": 2, "user": 1})
+    sb.ok("POST", "/sources/oauth/", OIDC)
+    for path in ("/core/users/", "/core/groups/", "/flows/instances/", "/propertymappings/all/", "/providers/all/",
+                 "/propertymappings/provider/saml/", "/propertymappings/provider/scim/", "/providers/saml/",
+                 "/providers/scim/", "/core/applications/", "/policies/bindings/", "/policies/all/",
+                 "/sources/oauth/", "/crypto/certificatekeypairs/"):
+        assert sb.ok("GET", path)["pagination"]["count"] >= 1, path
+    assert sb.ok("GET", "/core/groups/", include_children="true", include_parents="true")["results"]
+    assert sb.ok("GET", "/core/applications/", superuser_full_list="true")["pagination"]["count"] == 2
+    status, _, body = sb.request("GET", "/core/applications/nope/")
+    assert (status, body) == (404, {"detail": "No Application matches the given query."})
+    # /providers/all/ has no name filter: search, then match exactly
+    assert [p["name"] for p in sb.ok("GET", "/providers/all/", search="scim")["results"]] == ["scim"]
+    assert sb.ok("GET", "/providers/all/", backchannel="true")["results"][0]["pk"] == scim["pk"]
+    sb.ok("DELETE", "/providers/all/%s/" % scim["pk"])
+    assert sb.ok("GET", "/core/applications/app/")["backchannel_providers"] == []
+
+
+def test_deleting_a_mapping_in_use_drops_it_from_the_provider(sb):
+    mapping = sb.ok("POST", "/propertymappings/provider/saml/",
+                    {"name": "m", "saml_name": "a", "expression": "return 1"})
+    provider = sb.saml_provider(property_mappings=[mapping["pk"]], name_id_mapping=mapping["pk"])
+    sb.ok("DELETE", "/propertymappings/provider/saml/%s/" % mapping["pk"])
+    provider = sb.ok("GET", "/providers/saml/%s/" % provider["pk"])
+    assert provider["property_mappings"] == [] and provider["name_id_mapping"] is None
+
+
+# --- SAML provider ---------------------------------------------------------------------------------
+
+def test_saml_provider_required_fields_and_acs_url(sb):
+    status, _, body = sb.request("POST", "/providers/saml/", {
+        "name": "p", "authorization_flow": sb.flow("default-provider-authorization-implicit-consent"),
+        "acs_url": "not a url"})
+    assert status == 400 and body == {"invalidation_flow": ["This field is required."]}
+    status, _, body = sb.request("POST", "/providers/saml/", {
+        "name": "p", "authorization_flow": sb.flow("default-provider-authorization-implicit-consent"),
+        "invalidation_flow": sb.flow("default-provider-invalidation-flow"), "acs_url": "not a url"})
+    assert (status, body) == (400, {"acs_url": ["Enter a valid URL."]})
+
+
+def test_issuer_versus_issuer_override(sb):
+    if v2026(sb):
+        provider = sb.saml_provider()
+        assert provider["issuer_override"] == "" and "issuer" not in provider
+        assert provider["url_issuer"] == "authentik" and provider["url_sso_post"] == "-"
+        status, _, body = sb.request("PATCH", "/providers/saml/%s/" % provider["pk"], {"issuer": "https://idp"})
+        assert status == 400 and "2026.8.5 contract" in body["issuer"][0]
+        sb.ok("POST", "/core/applications/", {"name": "Salesforce", "slug": "salesforce", "provider": provider["pk"]})
+        provider = sb.ok("GET", "/providers/saml/%s/" % provider["pk"])
+        base = "http://127.0.0.1:%s/application/saml/salesforce/" % sb.port
+        assert provider["url_issuer"] == base + "metadata/"
+        provider = sb.ok("PATCH", "/providers/saml/%s/" % provider["pk"], {"issuer_override": "https://idp"})
+        assert provider["url_issuer"] == "https://idp"
+    else:
+        provider = sb.saml_provider()
+        assert provider["issuer"] == "authentik" and "issuer_override" not in provider and "url_issuer" not in provider
+        status, _, body = sb.request("PATCH", "/providers/saml/%s/" % provider["pk"], {"issuer_override": "x"})
+        assert status == 400 and "2025.12.4 contract" in body["issuer_override"][0]
+        assert sb.ok("PATCH", "/providers/saml/%s/" % provider["pk"], {"issuer": "https://idp"})["issuer"] == "https://idp"
+
+
+def test_signing_keypair_rule(sb):
+    kp = sb.self_signed()["pk"]
+    message = ("With a signing keypair selected, at least one of 'Sign assertion' and 'Sign Response' must be "
+               "selected.")
+    status, _, body = sb.request("POST", "/providers/saml/", {
+        "name": "p", "authorization_flow": sb.flow("default-provider-authorization-implicit-consent"),
+        "invalidation_flow": sb.flow("default-provider-invalidation-flow"), "acs_url": "https://sp/acs",
+        "signing_kp": kp})
+    assert (status, body) == (400, {"non_field_errors": [message]})
+    provider = sb.saml_provider(signing_kp=kp, sign_assertion=True)
+    assert provider["signing_kp"] == kp and provider["sign_assertion"] is True
+    # PATCHing signing_kp alone is refused even though sign_assertion is already true
+    status, _, body = sb.request("PATCH", "/providers/saml/%s/" % provider["pk"], {"signing_kp": kp})
+    assert (status, body) == (400, {"non_field_errors": [message]})
+    sb.ok("PATCH", "/providers/saml/%s/" % provider["pk"], {"signing_kp": kp, "sign_response": True})
+
+
+def test_saml_urls_metadata_and_preview(sb):
+    kp = sb.self_signed()
+    email = sb.ok("GET", "/propertymappings/provider/saml/", managed="goauthentik.io/providers/saml/email")
+    mappings = [sb.ok("POST", "/propertymappings/provider/saml/", {"name": n, "saml_name": s, "expression": e})["pk"]
+                for n, s, e in (("SF Username", "User.Username", "return request.user.email"),
+                                ("SF LastName", "User.LastName",
+                                 'return request.user.name.split()[-1] if request.user.name else "User"'),
+                                ("SF ProfileId", "User.ProfileId", 'return "00eXXXXXXXXXXXXX"'))]
+    provider = sb.saml_provider(signing_kp=kp["pk"], sign_assertion=True, property_mappings=mappings,
+                                name_id_mapping=email["results"][0]["pk"])
+    path = "/providers/saml/%s/metadata/" % provider["pk"]
+    if v2026(sb):
+        assert sb.request("GET", path)[0] == 404
+    else:
+        assert sb.ok("GET", path) == {"metadata": ""}
+        assert sb.ok("GET", path, download="") == {"metadata": ""}
+    sb.ok("POST", "/core/applications/", {"name": "Salesforce", "slug": "salesforce", "provider": provider["pk"]})
+    provider = sb.ok("GET", "/providers/saml/%s/" % provider["pk"])
+    base = "http://127.0.0.1:%s/application/saml/salesforce/" % sb.port
+    assert provider["url_sso_post"] == base + "sso/binding/post/"
+    assert provider["url_slo_redirect"] == base + "slo/binding/redirect/"
+    assert provider["assigned_application_slug"] == "salesforce"
+    metadata = sb.ok("GET", path)["metadata"]
+    pem_body = "".join(kp_line for kp_line in sb.ok("GET", "/crypto/certificatekeypairs/%s/view_certificate/"
+                                                    % kp["pk"])["data"].splitlines() if "-----" not in kp_line)
+    assert "<md:EntityDescriptor" in metadata and pem_body in metadata
+    status, response, xml = sb.request("GET", path, params={"download": ""}, raw=True)
+    assert status == 200 and response.getheader("Content-Type") == "application/xml" and xml == metadata
+    # the metadata URL outside the API, as url_download_metadata gives it once there is an application
+    assert provider["url_download_metadata"] == base + "metadata/"
+    assert sb.request("GET", "/application/saml/salesforce/metadata/", token=None, raw=True)[2] == metadata
+    preview = sb.ok("GET", "/providers/saml/%s/preview_user/" % provider["pk"], for_user=2)["preview"]
+    assert preview["nameID"] == "jane.doe@example.com"
+    assert preview["attributes"] == [
+        {"Value": ["Doe"], "Name": "User.LastName"},
+        {"Value": ["00eXXXXXXXXXXXXX"], "Name": "User.ProfileId"},
+        {"Value": ["jane.doe@example.com"], "Name": "User.Username"},
+    ]
+
+
+# --- SCIM, applications, bindings ------------------------------------------------------------------
+
+def test_scim_enterprise_gate_token_and_sync_count(sb):
+    scim = sb.ok("POST", "/providers/scim/", {"name": "scim", "url": "not a url", "token": "secret",
+                                             "compatibility_mode": "sfdc", "auth_mode": "oauth"})
+    assert scim["url"] == "not a url" and scim["compatibility_mode"] == "sfdc"
+    if v2026(sb):
+        assert "token" not in scim and scim["group_filters"] == [] and "filter_group" not in scim
+    else:
+        assert scim["token"] == "secret" and scim["filter_group"] is None and "group_filters" not in scim
+    sb.ok("PATCH", "/providers/scim/%s/" % scim["pk"], {"dry_run": True})
+    assert sb.ok("GET", "/_sandbox/state")["sync_count"] == {str(scim["pk"]): 2}
+    assert sb.ok("POST", "/_sandbox/config", {"enterprise": False}, status=200) == {"enterprise": False}
+    status, _, body = sb.request("PATCH", "/providers/scim/%s/" % scim["pk"], {"auth_mode": "oauth"})
+    assert (status, body) == (400, {"auth_mode": ["Enterprise is required to use the OAuth mode."]})
+    assert sb.ok("GET", "/_sandbox/state")["sync_count"] == {str(scim["pk"]): 2}
+
+
+def test_application_list_hides_restricted_apps_and_caches_pages(sb):
+    group = sb.ok("POST", "/core/groups/", {"name": "salesforce-users", "users": [2]})
+    open_app = sb.ok("POST", "/core/applications/", {"name": "A open", "slug": "a-open"})
+    closed = sb.ok("POST", "/core/applications/", {"name": "B closed", "slug": "b-closed"})
+    sb.ok("POST", "/policies/bindings/", {"target": closed["pk"], "group": group["pk"], "order": 0})
+    listed = sb.ok("GET", "/core/applications/")
+    assert [a["slug"] for a in listed["results"]] == ["a-open"] and listed["pagination"]["count"] == 2
+    full = sb.ok("GET", "/core/applications/", superuser_full_list="true")
+    assert [a["slug"] for a in full["results"]] == ["a-open", "b-closed"]
+    # cached per user and page, whatever the filters: ?slug=b-closed answers with page 1 of the first list
+    assert [a["slug"] for a in sb.ok("GET", "/core/applications/", slug="b-closed")["results"]] == ["a-open"]
+    assert sb.ok("GET", "/core/applications/b-closed/")["pk"] == closed["pk"]
+    assert open_app["slug"] == "a-open"
+    status, _, body = sb.request("POST", "/core/applications/", {"name": "x", "slug": "token"})
+    assert status == 400 and "slug" in body
+
+
+def test_application_provider_is_one_to_one_and_delete_cascades(sb):
+    provider = sb.saml_provider()
+    scim = sb.ok("POST", "/providers/scim/", {"name": "scim", "url": "https://scim"})
+    sb.ok("POST", "/core/applications/", {"name": "one", "slug": "one", "provider": provider["pk"],
+                                          "backchannel_providers": [scim["pk"]]})
+    status, _, body = sb.request("POST", "/core/applications/", {"name": "two", "slug": "two",
+                                                                 "provider": provider["pk"]})
+    assert (status, body) == (400, {"provider": ["application with this provider already exists."]})
+    assert sb.ok("GET", "/providers/scim/%s/" % scim["pk"])["assigned_backchannel_application_slug"] == "one"
+    sb.ok("DELETE", "/core/applications/one/")
+    assert sb.request("GET", "/providers/scim/%s/" % scim["pk"])[0] == 404
+    assert sb.ok("GET", "/providers/saml/%s/" % provider["pk"])["assigned_application_slug"] is None
+
+
+def test_policy_bindings(sb):
+    app = sb.ok("POST", "/core/applications/", {"name": "app", "slug": "app"})
+    group = sb.ok("GET", "/core/groups/", name="authentik Admins")["results"][0]
+    status, _, body = sb.request("POST", "/policies/bindings/", {"target": app["pk"], "order": 0})
+    assert status == 400 and body["non_field_errors"][0].startswith("One of")
+    status, _, body = sb.request("POST", "/policies/bindings/", {"target": app["pk"], "order": 0, "user": 1,
+                                                                 "group": group["pk"]})
+    assert status == 400 and body["non_field_errors"][0].startswith("Only one of")
+    status, _, body = sb.request("POST", "/policies/bindings/", {"group": group["pk"]})
+    assert status == 400 and set(body) == {"target", "order"}
+    # duplicates are allowed, like on the real server
+    for _ in range(2):
+        sb.ok("POST", "/policies/bindings/", {"target": app["pk"], "order": 0, "group": group["pk"]})
+    assert sb.ok("GET", "/policies/bindings/", target=app["pk"])["pagination"]["count"] == 2
+
+
+# --- OAuth source ----------------------------------------------------------------------------------
+
+OIDC = {"name": "Salesforce", "slug": "salesforce", "provider_type": "openidconnect", "consumer_key": "key",
+        "consumer_secret": "secret", "authorization_url": "https://sf/authorize", "access_token_url": "https://sf/token",
+        "profile_url": "https://sf/userinfo", "pkce": "S256", "additional_scopes": "*openid api"}
+
+
+def test_oauth_source_rules(sb):
+    source = sb.ok("POST", "/sources/oauth/", OIDC)
+    assert "consumer_secret" not in source
+    assert source["callback_url"] == "http://127.0.0.1:%s/source/oauth/callback/salesforce/" % sb.port
+    status, response, body = sb.request("PATCH", "/sources/oauth/salesforce/", {"enabled": False}, raw=True)
+    if v2026(sb):
+        assert status == 400 and "authorization_url is required for provider OpenID Connect" in body
+    else:
+        assert (status, body) == (405, "") and response.getheader("Content-Type").startswith("text/html")
+    status, _, body = sb.request("PATCH", "/sources/oauth/salesforce/", {"provider_type": "openidconnect",
+                                                                         "enabled": False})
+    assert (status, body) == (400, {"non_field_errors": ["authorization_url is required for provider OpenID Connect"]})
+    urls = {k: OIDC[k] for k in ("provider_type", "authorization_url", "access_token_url", "profile_url")}
+    assert sb.ok("PATCH", "/sources/oauth/salesforce/", dict(urls, enabled=False))["enabled"] is False
+    status, _, body = sb.request("POST", "/sources/oauth/", dict(OIDC, slug="other", provider_type="azuread"))
+    if v2026(sb):
+        assert (status, body) == (400, {"provider_type": ['"azuread" is not a valid choice.']})
+    else:
+        assert status == 201
+
+
+class _Discovery(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        base = "http://127.0.0.1:%s" % self.server.server_address[1]
+        documents = {
+            "/.well-known/openid-configuration": {
+                "issuer": base, "authorization_endpoint": base + "/authorize", "token_endpoint": base + "/token",
+                "userinfo_endpoint": base + "/userinfo", "jwks_uri": base + "/jwks",
+                "code_challenge_methods_supported": ["S256", "plain"]},
+            "/jwks": {"keys": [{"kty": "RSA", "kid": "k1", "n": "AQAB", "e": "AQAB"}]},
+        }
+        body = json.dumps(documents.get(self.path, {})).encode()
+        self.send_response(200 if self.path in documents else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_oauth_source_fetches_well_known_and_jwks(sb):
+    discovery = ThreadingHTTPServer(("127.0.0.1", 0), _Discovery)
+    thread = threading.Thread(target=discovery.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = "http://127.0.0.1:%s" % discovery.server_address[1]
+        body = {k: v for k, v in OIDC.items() if k not in ("authorization_url", "access_token_url", "profile_url",
+                                                           "pkce")}
+        well_known = base + "/.well-known/openid-configuration"
+        source = sb.ok("POST", "/sources/oauth/", dict(body, oidc_well_known_url=well_known))
+        assert source["authorization_url"] == base + "/authorize" and source["profile_url"] == base + "/userinfo"
+        assert source["oidc_jwks_url"] == base + "/jwks" and source["oidc_jwks"]["keys"][0]["kid"] == "k1"
+        # the real bug (goauthentik/authentik#21665): without pkce in the body the whole list is copied into it
+        assert source["pkce"] == "['S256', 'plain']"
+        status, _, errors = sb.request("POST", "/sources/oauth/", dict(body, slug="x", oidc_jwks_url=base + "/nope"))
+        assert status == 400 and list(errors) == ["oidc_jwks_url"]
+    finally:
+        discovery.shutdown()
+        discovery.server_close()
+    status, _, errors = sb.request("POST", "/sources/oauth/", dict(body, slug="y", oidc_well_known_url=base + "/gone"))
+    assert status == 400 and list(errors) == ["oidc_well_known_url"]
+
+
+# --- certificates ----------------------------------------------------------------------------------
+
+def test_certificates(sb):
+    generated = sb.ok("POST", "/crypto/certificatekeypairs/generate/", {
+        "common_name": "sso.example.com", "subject_alt_name": "sso.example.com,idp.example.com",
+        "validity_days": 30, "alg": "ecdsa"}, status=200)
+    assert generated["name"] == "sso.example.com" and generated["key_type"] == "ec"
+    assert "certificate_data" not in generated and "key_data" not in generated
+    pem = sb.ok("GET", "/crypto/certificatekeypairs/%s/view_certificate/" % generated["pk"])["data"]
+    key = sb.ok("GET", "/crypto/certificatekeypairs/%s/view_private_key/" % generated["pk"])["data"]
+    status, response, raw = sb.request("GET", "/crypto/certificatekeypairs/%s/view_certificate/" % generated["pk"],
+                                       params={"download": ""}, raw=True)
+    assert status == 200 and raw == pem and response.getheader("Content-Type") == "application/x-pem-file"
+    imported = sb.ok("POST", "/crypto/certificatekeypairs/", {"name": "imported", "certificate_data": pem})
+    assert imported["fingerprint_sha256"] == generated["fingerprint_sha256"]
+    assert imported["private_key_available"] is False
+    assert ":" in imported["fingerprint_sha1"] and imported["fingerprint_sha1"] == imported["fingerprint_sha1"].lower()
+    status, _, body = sb.request("POST", "/crypto/certificatekeypairs/", {"name": "bad", "certificate_data": "nope"})
+    assert (status, body) == (400, {"certificate_data": ["Unable to load certificate."]})
+    sb.ok("PATCH", "/crypto/certificatekeypairs/%s/" % imported["pk"], {"key_data": key})
+    names = [kp["name"] for kp in sb.ok("GET", "/crypto/certificatekeypairs/", has_key="true")["results"]]
+    assert names == ["authentik Self-signed Certificate", "imported", "sso.example.com"]
+
+
+# --- control endpoint: faults, log, state ----------------------------------------------------------
+
+def test_fault_injection_then_success(sb):
+    rule = sb.ok("POST", "/_sandbox/faults", {"method": "GET", "path": "^/api/v3/admin/version/$", "status": 429,
+                                              "retry_after": 2, "times": 1})
+    assert rule["times"] == 1
+    status, response, body = sb.request("GET", "/admin/version/")
+    assert status == 429 and response.getheader("Retry-After") == "2" and "throttled" in body["detail"]
+    assert sb.ok("GET", "/_sandbox/faults") == []
+    sb.ok("GET", "/admin/version/")
+    sb.ok("POST", "/_sandbox/faults", {"path": "/core/users/", "drop": True})
+    with pytest.raises((http.client.HTTPException, ConnectionError)):
+        sb.request("GET", "/core/users/")
+    sb.ok("POST", "/_sandbox/faults", {"path": "/core/users/", "status": 503, "delay": 0.2, "times": 1})
+    started = time.time()
+    assert sb.request("GET", "/core/users/")[0] == 503 and time.time() - started >= 0.2
+    log = sb.ok("GET", "/_sandbox/requests")
+    assert [(e["status"], e["fault"]) for e in log] == [(429, "429"), (200, None), (None, "drop"), (503, "delay+503")]
+
+
+def test_request_log(sb):
+    sb.ok("GET", "/core/users/", username="jdoe")
+    mapping = sb.ok("POST", "/propertymappings/provider/scim/", {"name": "n", "expression": "return {}"})
+    sb.ok("DELETE", "/propertymappings/provider/scim/%s/" % mapping["pk"])
+    sb.request("GET", "/admin/version/", token="bad")
+    log = sb.ok("GET", "/_sandbox/requests")
+    assert [(e["seq"], e["method"], e["path"], e["status"], e["write"]) for e in log] == [
+        (1, "GET", "/api/v3/core/users/", 200, False),
+        (2, "POST", "/api/v3/propertymappings/provider/scim/", 201, True),
+        (3, "DELETE", "/api/v3/propertymappings/provider/scim/%s/" % mapping["pk"], 204, True),
+        (4, "GET", "/api/v3/admin/version/", 403, False),
+    ]
+    assert log[0]["query"] == {"username": ["jdoe"]} and log[0]["body"] is None
+    assert log[1]["body"] == {"name": "n", "expression": "return {}"}
+    assert sb.request("DELETE", "/_sandbox/requests")[0] == 204
+    assert sb.ok("GET", "/_sandbox/requests") == []
+
+
+def test_state_and_reset(sb):
+    sb.saml_provider(name="temporary")
+    objects = sb.ok("GET", "/_sandbox/state")["objects"]
+    assert [p["name"] for p in objects["providers"]] == ["temporary"]
+    assert sb.request("POST", "/_sandbox/reset")[0] == 204
+    assert sb.ok("GET", "/_sandbox/state")["objects"]["providers"] == []
+    assert sb.ok("GET", "/_sandbox/requests") == []
+
+
+def test_refuses_a_client_of_another_version(servers):
+    if len(servers) < 2:
+        pytest.skip("needs the interpreters of both profiles")
+    python = servers["2025.12"].python
+    result = subprocess.run([python, SERVER, "--profile", "2026.8", "--port", "0"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0 and "authentik-client 2025.12.4 is installed" in result.stderr
+
+
+def test_tls_and_clean_shutdown(servers):
+    if not servers:
+        pytest.skip("no authentik sandbox interpreter configured")
+    any_sandbox = next(iter(servers.values()))
+    tmp = tempfile.mkdtemp(prefix="ak-sandbox-tls-")
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); import state; c, k = state.generate_keypair('localhost'); "
+              "open(sys.argv[2], 'w').write(c); open(sys.argv[3], 'w').write(k)")
+    subprocess.run([any_sandbox.python, "-c", script, os.path.dirname(SERVER), cert, key], check=True, timeout=60)
+    port_file = os.path.join(tmp, "port")
+    proc = subprocess.Popen([any_sandbox.python, SERVER, "--profile", any_sandbox.profile, "--port-file", port_file,
+                             "--tls-cert", cert, "--tls-key", key], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(port_file) and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        with open(port_file) as handle:
+            port = int(handle.read())
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ssl._create_unverified_context())
+        conn.request("GET", "/api/v3/admin/version/", headers={"Authorization": "Bearer sandbox-token"})
+        response = conn.getresponse()
+        assert response.status == 200 and json.loads(response.read())["version_current"].startswith(
+            any_sandbox.profile)
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
