@@ -7,6 +7,7 @@ hooks already checked against the client's request model (see contract.check_bod
 from __future__ import annotations
 
 import copy
+import datetime
 import math
 import re
 import types
@@ -162,7 +163,7 @@ class Resource:
         rows = [(obj, self.serialize(ctx, obj)) for obj in self.objects(ctx)]
         rows = self.apply_filters(ctx, rows)
         rows = self.apply_ordering(ctx, rows)
-        return 200, paginate(ctx, [data for _, data in rows])
+        return 200, paginate(ctx, [row[1] for row in rows])
 
     def op_retrieve(self, ctx, params, body):
         return 200, self.serialize(ctx, self.find(ctx, params[0]))
@@ -224,6 +225,8 @@ class Resource:
             custom = self.filter(ctx, name, values, rows)
             if custom is not None:
                 rows = custom
+            elif param.type is datetime.datetime or name == "attributes":
+                raise bad_request({"detail": "sandbox: filter '%s' is not implemented by the sandbox" % name})
             elif name.endswith("__isnull") and name[:-8] in fields:
                 rows = [r for r in rows if (r[1].get(name[:-8]) in (None, "")) == values[0]]
             elif name in fields:
@@ -1049,7 +1052,7 @@ class Applications(Resource):
     def op_list(self, ctx, params, body):
         rows = [(obj, self.serialize(ctx, obj)) for obj in self.objects(ctx)]
         rows = self.apply_ordering(ctx, self.apply_filters(ctx, rows))
-        page = paginate(ctx, [data for _, data in rows])
+        page = paginate(ctx, [row[1] for row in rows])
         caller = ctx.st.get("users", ctx.server.user_pk)
         full = (ctx.query.get("superuser_full_list") or ["false"])[-1].lower() == "true"
         if full and is_superuser(ctx.st, caller):

@@ -145,7 +145,7 @@ class Sandbox:
         raw = headers.get("Authorization")
         if not raw:
             return "Authentication credentials were not provided."
-        scheme, _, key = raw.partition(" ")
+        scheme, key = (raw.split(" ", 1) + [""])[:2]
         if scheme.lower() != "bearer":
             return "Authentication credentials were not provided."
         if key.strip() != self.token:
@@ -193,10 +193,10 @@ class Sandbox:
         if self.check_responses and op.response_model is not None and isinstance(payload, dict):
             problems = self._check_response(op, payload)
             if problems:
-                self.log_error("response of %s %s does not match %s: %s" % (method, path, op.response_model.__name__,
-                                                                           problems))
-                return 500, {"detail": "sandbox: response does not match the %s contract"
-                                       % op.response_model.__name__, "errors": problems}, {}
+                name = op.response_model.__name__
+                self.log_error("response of %s %s does not match %s: %s" % (method, path, name, problems))
+                return 500, {"detail": "sandbox: response does not match the %s contract" % name,
+                             "errors": problems}, {}
         return status, payload, {}
 
     def _check_response(self, op, payload):
