@@ -8,6 +8,8 @@
 - ``SalesforceSession``: HTTP with retries, lazy login, re-login on an expired session, API usage tracking.
 - ``RestClient``: API version discovery and SOQL.
 - ``MetadataClient``: Metadata API CRUD over SOAP (read / create / update / upsert / delete).
+- ``SalesforceClient``: the three above for one module run, plus cached name-to-id lookups (``SoqlRef``) and the
+  org id; ``SalesforceMetadataResource``: the engine's transport for modules that manage one Metadata component.
 
 Runtime dependencies: ``requests`` (always) and ``cryptography`` (JWT bearer login only). Both imports are
 guarded: a module calls ``check_dependencies(module)`` (or lists ``REQUESTS_IMPORT_ERROR`` /
@@ -28,7 +30,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Ref, Resource
 
 try:
     import requests
@@ -1129,3 +1131,193 @@ class MetadataClient:
             current, limit = (_child_text(info, "current") or "").strip(), (_child_text(info, "limit") or "").strip()
             if (_child_text(info, "type") or "").strip() == "API REQUESTS" and current.isdigit() and limit.isdigit():
                 self.session.api_usage = {"used": int(current), "limit": int(limit)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The engine's transport: one org per module run, Metadata API components as engine Resources
+# ---------------------------------------------------------------------------------------------------------------
+
+class SoqlRef(Ref):
+    """A record a person names (a profile name, a username, a certificate's API name), found by SOQL."""
+
+    def __init__(self, sobject, what, by, tooling=False):
+        super().__init__(sobject, what, by=by, id_field="Id")
+        self.tooling = tooling  # Certificate and ApexClass are queried through the Tooling API
+
+
+PROFILE = SoqlRef("Profile", "profile", "Name")
+USER = SoqlRef("User", "user", "Username")
+CERTIFICATE = SoqlRef("Certificate", "certificate", "DeveloperName", tooling=True)
+APEX_CLASS = SoqlRef("ApexClass", "Apex class", "Name", tooling=True)
+
+_ORG_IN_IDENTITY_URL = re.compile(r"/id/(00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)/")
+_ORG_IN_TOKEN = re.compile(r"^(00D[A-Za-z0-9]{12})!")
+
+
+class SalesforceClient:
+    """What a module needs of one org for one run: the session, REST, the Metadata API and cached name lookups."""
+
+    def __init__(self, session):
+        self.session = session
+        self.rest = RestClient(session)
+        self.metadata = MetadataClient(session)
+        self._ids = {}  # (sobject, name) -> 18-character id, or None when the org has no such record
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(SalesforceSession.from_params(params))
+
+    @property
+    def instance_url(self):
+        """The URL the token endpoint reported (the org's My Domain), else the one given."""
+        return (self.session.login_info.get("instance_url") or self.session.instance_url).rstrip("/")
+
+    def lookup(self, ref, names):
+        """{name: 18-character id or None} for every name, with one SOQL query for those not looked up yet.
+
+        SOQL compares text case-insensitively; when several records match a name that way, the one spelled exactly
+        like it wins, and two or more exact matches are an error rather than a guess.
+        """
+        wanted = [name for name in dict.fromkeys(names) if (ref.path, name) not in self._ids]
+        if wanted:
+            quoted = ", ".join(soql_quote(name) for name in wanted)
+            rows = self.rest.query(f"SELECT Id, {ref.by} FROM {ref.path} WHERE {ref.by} IN ({quoted})",
+                                   tooling=ref.tooling)
+            for name in wanted:
+                matches = [row for row in rows if str(row.get(ref.by) or "").lower() == name.lower()]
+                if len(matches) > 1:
+                    matches = [row for row in matches if row.get(ref.by) == name]
+                if len(matches) > 1:
+                    raise SalesforceError(f"{len(matches)} {ref.what} records are named {name!r}; use a unique name")
+                self._ids[(ref.path, name)] = to_18(matches[0]["Id"]) if matches else None
+        return {name: self._ids[(ref.path, name)] for name in names}
+
+    def resolve(self, ref, value):
+        return self.lookup(ref, [value])[value]
+
+    def name_of(self, ref, ident):
+        """The name a person used for an id looked up in this run (for diffs), else the id itself."""
+        for (path, name), known in self._ids.items():
+            if path == ref.path and known and is_salesforce_id(str(ident)) and same_id(known, ident):
+                return name
+        return ident
+
+    def name_by_id(self, ref, ident):
+        """The name of the record with this id (one SOQL query), or None."""
+        rows = self.rest.query(f"SELECT Id, {ref.by} FROM {ref.path} WHERE Id = {soql_quote(to_18(ident))}",
+                               tooling=ref.tooling)
+        if not rows:
+            return None
+        self._ids[(ref.path, rows[0][ref.by])] = to_18(rows[0]["Id"])
+        return rows[0][ref.by]
+
+    def org_id(self):
+        """The org's 18-character id: from the login (identity URL, or the token's prefix) when possible, so that
+        no API call is spent on it; else from the Organization object."""
+        token = self.session.access_token
+        for pattern, text in ((_ORG_IN_IDENTITY_URL, self.session.login_info.get("id") or ""), (_ORG_IN_TOKEN, token)):
+            match = pattern.search(text)
+            if match and is_salesforce_id(match.group(1)):
+                return to_18(match.group(1))
+        rows = self.rest.query("SELECT Id FROM Organization")
+        if not rows:
+            raise SalesforceError("SELECT Id FROM Organization returned no row")
+        return to_18(rows[0]["Id"])
+
+
+def same_record(current, desired):
+    """Compare record ids Salesforce may return 15 or 18 characters long (None and '' are equal)."""
+    if not current or not desired:
+        return not current and not desired
+    if is_salesforce_id(str(current)) and is_salesforce_id(str(desired)):
+        return same_id(current, desired)
+    return current == desired
+
+
+class SalesforceMetadataResource(Resource):
+    """A Resource stored as one Metadata API component (read / create / update / delete by its fullName).
+
+    The engine compares a *view* of the component: ``from_metadata(record)`` turns what readMetadata returns into
+    it (values Salesforce spells several ways normalised, derived keys added) and ``to_metadata(values)`` turns
+    engine payloads back into component fields. An update sends the whole component (the Metadata API replaces a
+    component with what it is sent), minus the fields that Salesforce generates.
+    """
+
+    metadata_type = None
+    key = "name"
+    generated = ()  # component fields Salesforce computes: never sent back
+    mutually_exclusive = (("private_key", "private_key_file"),)
+    import_errors = (("requests", REQUESTS_IMPORT_ERROR),)
+
+    def __init__(self):
+        super().__init__()
+        self.record = None  # the component as last read (None when absent)
+
+    # -- transport --------------------------------------------------------------------------------------------
+
+    def connection_spec(self):
+        return salesforce_argument_spec()
+
+    def connect(self):
+        return SalesforceClient.from_params(self.params)
+
+    def full_name(self):
+        return self.params[self.key]
+
+    def find(self):
+        self.record = self.client.metadata.read(self.metadata_type, self.full_name())
+        return None if self.record is None else self.from_metadata(self.record)
+
+    def create(self, payload):
+        component = self.to_metadata(dict(payload))
+        component["fullName"] = self.full_name()
+        self.client.metadata.create(self.metadata_type, component)
+        return component
+
+    def update(self, current, payload):
+        component = {key: value for key, value in self.record.items() if key not in self.generated}
+        component.update(self.to_metadata(dict(payload)))
+        self.client.metadata.update(self.metadata_type, component)
+
+    def delete(self, current):
+        self.client.metadata.delete(self.metadata_type, self.full_name())
+
+    def reread(self, obj):
+        found = self.find()
+        if found is None:
+            raise SalesforceError(f"Salesforce accepted the {self.metadata_type} {self.full_name()!r} but "
+                                  "readMetadata does not return it")
+        return found
+
+    def is_conflict(self, error):
+        return getattr(error, "code", None) == "DUPLICATE_VALUE"
+
+    def resolve(self, ref, value):
+        return self.client.resolve(ref, value)
+
+    def name_of(self, ref, ident):
+        return self.client.name_of(ref, ident)
+
+    # -- hooks ------------------------------------------------------------------------------------------------
+
+    def from_metadata(self, record):
+        return dict(record)
+
+    def to_metadata(self, values):
+        return values
+
+    def reconcile(self):
+        result = super().reconcile()
+        result["api_usage"] = self.client.session.usage()  # calls spent, and the org's api-usage when reported
+        return result
+
+
+_API_NAME = re.compile(r"^[A-Za-z](?!.*__)[A-Za-z0-9_]*(?<!_)$")
+
+
+def check_api_name(value, option="name"):
+    """Refuse what Salesforce would not take as an API (developer) name, before any request."""
+    if not isinstance(value, str) or not _API_NAME.match(value) or len(value) > 80:
+        raise SalesforceError(
+            f"{option} {value!r} is not a valid API name: up to 80 letters, digits and underscores, starting with a "
+            "letter, without two underscores in a row or one at the end (the label may contain anything)")

@@ -1,0 +1,135 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sso.authentik contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: salesforce_org_info
+short_description: Read a Salesforce org's id, My Domain URL and API version, and look names up to ids
+version_added: 0.1.0
+description:
+  - Returns the org's id (15 and 18 characters), its My Domain URL and the API version, and resolves the profile
+    names, usernames and certificate API names given to their ids (for example the profile id that authentik's
+    C(User.ProfileId) mapping and SCIM entitlements need).
+  - Fails, naming every one of them, when a name cannot be found.
+options:
+  profiles:
+    description: Profile names to resolve, for example V(Standard User). Profile names may be translated in orgs
+      whose language is not English.
+    type: list
+    elements: str
+    default: []
+  users:
+    description: Usernames to resolve.
+    type: list
+    elements: str
+    default: []
+  certificates:
+    description: API names of certificates (Setup, Certificate and Key Management) to resolve.
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - sso.authentik.salesforce
+  - sso.authentik.attributes.info
+  - sso.authentik.attributes.salesforce
+notes:
+  - Calls - the login (none with O(access_token)), the version discovery (none with O(api_version)), and one SOQL
+    query per kind of name given (more only when the answer comes in several pages). The org id comes from the
+    login, or from one more query when the token endpoint did not report it.
+author:
+  - sso.authentik contributors
+"""
+
+EXAMPLES = r"""
+- name: The org and the profile that Just-in-Time provisioning gives new users
+  sso.authentik.salesforce_org_info:
+    profiles: [Standard User]
+  register: org
+
+- name: Use the profile id
+  ansible.builtin.debug:
+    msg: "{{ org.profiles['Standard User'] }} in org {{ org.org_id }} at {{ org.my_domain_url }}"
+"""
+
+RETURN = r"""
+org_id:
+  description: The org's 18-character id.
+  returned: success
+  type: str
+  sample: 00D5g000004Ab1CEAS
+org_id_15:
+  description: The org's 15-character id (the one in the C(?so=) of the SAML login URL).
+  returned: success
+  type: str
+  sample: 00D5g000004Ab1C
+my_domain_url:
+  description: The org's My Domain URL.
+  returned: success
+  type: str
+  sample: https://acme.my.salesforce.com
+api_version:
+  description: The API version in use, the newest the org offers unless O(api_version) was given.
+  returned: success
+  type: str
+  sample: "65.0"
+profiles:
+  description: Each profile name given, with its 18-character id.
+  returned: success
+  type: dict
+  sample: {Standard User: 00e5g000001AbCdEAA}
+users:
+  description: Each username given, with its 18-character id.
+  returned: success
+  type: dict
+  sample: {admin@acme.com: 0055g00000A1b2CAAR}
+certificates:
+  description: Each certificate API name given, with its 18-character id.
+  returned: success
+  type: dict
+  sample: {SelfSignedCert_01Jan2026: 0P15g000000AbCdEAA}
+api_usage:
+  description: The calls this run sent and the org's daily API usage when reported.
+  returned: success
+  type: dict
+  sample: {calls: 3, retries: 0, logins: 1, api_usage: {used: 1042, limit: 15000}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
+    CERTIFICATE, PROFILE, USER, SalesforceClient, SalesforceError, check_dependencies, salesforce_argument_spec,
+    salesforce_module_kwargs)
+
+LOOKUPS = (("profiles", PROFILE), ("users", USER), ("certificates", CERTIFICATE))
+
+
+def main():
+    spec = salesforce_argument_spec()
+    for option, _ref in LOOKUPS:
+        spec[option] = dict(type="list", elements="str", default=[])
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **salesforce_module_kwargs())
+    check_dependencies(module)
+    try:
+        client = SalesforceClient.from_params(module.params)
+        result = {"api_version": client.rest.api_version}
+        org = client.org_id()
+        result.update(org_id=org, org_id_15=org[:15], my_domain_url=client.instance_url)
+        missing = []
+        for option, ref in LOOKUPS:
+            names = [name for name in module.params[option] if name]
+            found = client.lookup(ref, names) if names else {}
+            missing.extend("%s %r" % (ref.what, name) for name in names if found[name] is None)
+            result[option] = {name: ident for name, ident in found.items() if ident}
+        if missing:
+            raise SalesforceError("Not found in the org: %s" % ", ".join(missing))
+        result["api_usage"] = client.session.usage()
+    except EngineError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
