@@ -220,7 +220,7 @@ def model_fields(model):
     return {(field.alias or name): name for name, field in model.model_fields.items()}
 
 
-def _drf_message(error, model):
+def _drf_message(error):
     kind = error["type"]
     ctx = error.get("ctx") or {}
     given = error.get("input")
@@ -240,7 +240,7 @@ def _drf_message(error, model):
         return "This field may not be blank."
     if kind == "string_too_long":
         return "Ensure this field has no more than %s characters." % ctx.get("max_length")
-    if kind == "string_pattern_mismatch":
+    if kind == "string_pattern_mismatch" or (kind == "value_error" and "regular expression" in error["msg"]):
         if error["loc"][0] == "slug":
             return 'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
         return "This value does not match the required pattern."
@@ -280,7 +280,7 @@ def check_body(model, body, version):
     except pydantic.ValidationError as exc:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "non_field_errors"
-            message = _drf_message(error, model)
+            message = _drf_message(error)
             if message not in errors.setdefault(field, []):
                 errors[field].append(message)
         instance = None

@@ -399,7 +399,10 @@ def test_application_list_hides_restricted_apps_and_caches_pages(sb):
     assert sb.ok("GET", "/core/applications/b-closed/")["pk"] == closed["pk"]
     assert open_app["slug"] == "a-open"
     status, body = sb.call("POST", "/core/applications/", {"name": "x", "slug": "token"})
-    assert status == 400 and "slug" in body
+    assert status == 400 and "reserved" in body["slug"][0]
+    status, body = sb.call("POST", "/core/applications/", {"name": "x", "slug": "not a slug"})
+    assert (status, body) == (400, {"slug": ['Enter a valid "slug" consisting of letters, numbers, underscores or '
+                                             'hyphens.']})
 
 
 def test_application_provider_is_one_to_one_and_delete_cascades(sb):
