@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 import traceback
 
@@ -302,7 +303,13 @@ def _refused(exc):
 
 
 def _short(exc):
+    """The useful end of a requests error ('Connection refused', 'Read timed out'), not its whole chain."""
     text = str(exc)
+    reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text) or re.search(r"(Read timed out|Connection aborted|"
+                                                                   r"RemoteDisconnected\([^)]*\)|certificate verify "
+                                                                   r"failed[^'\")]*)", text)
+    if reason:
+        return reason.group(1).strip()
     return text if len(text) < 240 else text[:240] + "..."
 
 
