@@ -261,9 +261,9 @@ class Engine:
                     query.fail("INVALID_FIELD", "value of filter criterion for field '%s' must be of type boolean "
                                "and should not be enclosed in quotes" % path[-1], literal_at)
                 if kind != "boolean" and kind != "number" and literal_kind in ("boolean", "number"):
+                    expected = "id" if kind.startswith(("id", "ref")) else "string"
                     query.fail("INVALID_FIELD", "value of filter criterion for field '%s' must be of type %s and "
-                               "should be enclosed in quotes" % (path[-1], "id" if kind.startswith(("id", "ref"))
-                                                                  else "string"), literal_at)
+                               "should be enclosed in quotes" % (path[-1], expected), literal_at)
             conditions.append((path, kind, operator, [v[1] for v in values]))
         order = None
         if query.order:
