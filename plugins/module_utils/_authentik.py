@@ -313,3 +313,57 @@ def _short(exc):
     if reason:
         return (reason.group(1) or reason.group(2)).strip()
     return text if len(text) < 240 else text[:240] + "..."
+
+
+class AuthentikResource(Resource):
+    """A Resource stored in authentik's REST API: `path` is the collection endpoint under /api/v3."""
+
+    path = None
+    key_filter = None  # the list filter matching `key` (defaults to the key's API name)
+    item_lookup = False  # find with GET <path><key>/ (applications: the list is filtered by policy)
+    item_field = "pk"  # the object field that forms its URL
+    import_errors = (("requests", REQUESTS_IMPORT_ERROR),)
+
+    def connection_spec(self):
+        return authentik_argument_spec()
+
+    def connect(self):
+        return AuthentikClient.from_params(self.params)
+
+    @property
+    def version(self):
+        if self.client is not None and any(field.renamed for field in self.fields):
+            return self.client.version
+        return None
+
+    def item_path(self, obj):
+        return "%s%s/" % (self.path, obj[self.item_field])
+
+    def find(self):
+        value = self.params[self.key]
+        if self.item_lookup:
+            return self.client.get("%s%s/" % (self.path, value), not_found_ok=True)
+        return self.client.find(self.path, {self.key_filter or self.key: value}, self.what)
+
+    def create(self, payload):
+        try:
+            return self.client.post(self.path, payload)
+        except WriteOutcomeUnknown:
+            # The answer was lost: the object may exist now. Look before creating it again.
+            found = self.find()
+            return found if found is not None else self.client.post(self.path, payload)
+
+    def update(self, current, payload):
+        return self.client.patch(self.item_path(current), payload)
+
+    def delete(self, current):
+        self.client.delete(self.item_path(current))
+
+    def reread(self, obj):
+        return self.client.get(self.item_path(obj))
+
+    def is_conflict(self, error):
+        body = getattr(error, "body", None)
+        key_api = self.key_filter or self.key
+        return getattr(error, "status", None) == 400 and isinstance(body, dict) and key_api in body and \
+            "already exists" in str(body[key_api])
