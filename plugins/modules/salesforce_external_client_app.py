@@ -293,7 +293,9 @@ class ExternalClientApp(SalesforceMetadataResource):
             parts["oauth"]["commaSeparatedOauthScopes"] = ", ".join(parts["oauth"]["commaSeparatedOauthScopes"])
         written = []
         for alias, type_name, suffix in COMPONENTS:
-            record, changes = self.records.get(alias), parts[alias]
+            record = self.records.get(alias)
+            # Only what differs: a derived flag (OAuth enabled, client credentials) spans several components.
+            changes = {key: value for key, value in parts[alias].items() if record is None or record.get(key) != value}
             if record is not None and not changes:
                 continue
             component = {key: value for key, value in (record or {}).items() if key not in GENERATED.get(alias, ())}
