@@ -27,7 +27,7 @@ notes:
     against the org's API limit).
   - The access token is a secret. Use C(no_log=true) on the task if you print its result.
 author:
-  - sso.authentik contributors
+  - sso.authentik contributors (@sso-authentik)
 """
 
 EXAMPLES = r"""

@@ -40,7 +40,7 @@ notes:
     query per kind of name given (more only when the answer comes in several pages). The org id comes from the
     login, or from one more query when the token endpoint did not report it.
 author:
-  - sso.authentik contributors
+  - sso.authentik contributors (@sso-authentik)
 """
 
 EXAMPLES = r"""

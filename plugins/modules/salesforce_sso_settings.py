@@ -42,7 +42,7 @@ notes:
   - Calls per run (besides the login and, without O(api_version), the version discovery) - one read when nothing
     changes; one write and one read back otherwise.
 author:
-  - sso.authentik contributors
+  - sso.authentik contributors (@sso-authentik)
 """
 
 EXAMPLES = r"""

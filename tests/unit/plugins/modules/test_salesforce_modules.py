@@ -157,8 +157,9 @@ def test_saml_create_sends_the_guide_values_in_metadata_terms():
 def test_saml_no_change_whatever_form_salesforce_returns():
     wrapped = "\n".join(BODY[i:i + 64] for i in range(0, len(BODY), 64))
     metadata = FakeMetadata(stored_config(requestSignatureMethod="1", validationCert=wrapped))
-    crlf = PEM.replace("\n", "\r\n")
-    result, _resource = run(saml_module.SamlSsoConfig, metadata, **dict(GUIDE, idp_certificate=crlf))
+    params = dict(GUIDE)
+    params["idp_certificate"] = PEM.replace("\n", "\r\n")
+    result, _resource = run(saml_module.SamlSsoConfig, metadata, **params)
     assert not result["changed"]
     assert metadata.writes() == []
     assert metadata.calls == [("read", "SamlSsoConfig", "authentik")]
@@ -363,7 +364,9 @@ def test_eca_created_in_order_with_the_fields_split_by_component():
 
 def test_eca_no_change_reads_each_component_once():
     metadata = created_app()
-    result, _resource = run(eca_module.ExternalClientApp, metadata, **dict(APP, scopes=["api", "openid"]))
+    params = dict(APP)
+    params["scopes"] = ["api", "openid"]  # another order
+    result, _resource = run(eca_module.ExternalClientApp, metadata, **params)
     assert not result["changed"]
     assert metadata.calls == [("read", type_name, "authentik" + suffix)
                               for _alias, type_name, suffix in eca_module.COMPONENTS]
