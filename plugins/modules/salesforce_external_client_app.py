@@ -249,7 +249,8 @@ class ExternalClientApp(SalesforceMetadataResource):
         view = {"%s.%s" % (alias, key): value for alias, record in self.records.items() for key, value in
                 (record or {}).items()}
         records = {alias: self.records.get(alias) or {} for alias, _type, _suffix in COMPONENTS}
-        view["global.isPkceRequired"] = records["global"].get("isPkceRequired", True)  # Salesforce's default
+        if self.records.get("global") is not None:
+            view.setdefault("global.isPkceRequired", True)  # Salesforce's default when it leaves it out
         view["clientCredentialsFlow"] = bool(records["global"].get("isClientCredentialsFlowEnabled")) and \
             bool(records["oauthPlcy"].get("isClientCredentialsFlowEnabled"))
         view["oauthEnabled"] = all(self.records.get(alias) for alias, _type, _suffix in COMPONENTS) and \
