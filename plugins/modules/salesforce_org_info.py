@@ -31,6 +31,10 @@ options:
     type: list
     elements: str
     default: []
+  saml_sso_configs:
+    description: Also list the API names of the org's SAML SSO configurations (one more SOQL query).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - sso.authentik.salesforce
   - sso.authentik.attributes.info
@@ -90,6 +94,12 @@ certificates:
   returned: success
   type: dict
   sample: {SelfSignedCert_01Jan2026: 0P15g000000AbCdEAA}
+saml_sso_configs:
+  description: API names of the org's SAML SSO configurations.
+  returned: when O(saml_sso_configs=true)
+  type: list
+  elements: str
+  sample: [authentik]
 api_usage:
   description: The calls this run sent and the org's daily API usage when reported.
   returned: success
@@ -110,6 +120,7 @@ def main():
     spec = salesforce_argument_spec()
     for option, _ref in LOOKUPS:
         spec[option] = dict(type="list", elements="str", default=[])
+    spec["saml_sso_configs"] = dict(type="bool", default=False)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **salesforce_module_kwargs())
     check_dependencies(module)
     try:
@@ -125,6 +136,9 @@ def main():
             result[option] = {name: ident for name, ident in found.items() if ident}
         if missing:
             raise SalesforceError("Not found in the org: %s" % ", ".join(missing))
+        if module.params["saml_sso_configs"]:
+            records = client.rest.query("SELECT DeveloperName FROM SamlSsoConfig")
+            result["saml_sso_configs"] = sorted(record["DeveloperName"] for record in records)
         result["api_usage"] = client.session.usage()
     except EngineError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
