@@ -11,7 +11,12 @@ import time
 import traceback
 
 from ansible.module_utils.basic import env_fallback
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Resource
+from ansible_collections.sso.authentik.plugins.module_utils._engine import (
+    EngineError,
+    Resource,
+    check_http_url,
+    connection_problem,
+)
 
 try:
     import requests
@@ -108,6 +113,7 @@ class AuthentikClient:
     """Bearer-token session over /api/v3/ with bounded retries, pagination, exact lookups and a per-run cache."""
 
     def __init__(self, url, token, validate_certs=True, ca_path=None, timeout=30, retries=4, sleep=time.sleep):
+        check_http_url(url, "url")
         self.url = url.rstrip("/")
         self.base = self.url + "/api/v3"
         self.timeout = timeout
@@ -124,6 +130,9 @@ class AuthentikClient:
 
     @classmethod
     def from_params(cls, params):
+        problem = connection_problem(params)
+        if problem:
+            raise AuthentikError(problem)
         return cls(
             params["url"],
             params["token"],
@@ -143,7 +152,10 @@ class AuthentikClient:
         while True:
             self.requests_sent.append((method, path))
             try:
-                resp = self.session.request(method, url, params=params, json=json, timeout=self.timeout)
+                # verify per request: requests lets REQUESTS_CA_BUNDLE override the session's verify (the CA
+                # of ca_path, or validate_certs false) but never a request's own.
+                resp = self.session.request(method, url, params=params, json=json, timeout=self.timeout,
+                                            verify=self.session.verify)
             except requests.exceptions.SSLError as exc:
                 raise AuthentikError(
                     "%s: TLS verification of %s failed (%s). Give the CA bundle with ca_path, or set "

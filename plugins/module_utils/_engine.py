@@ -13,6 +13,7 @@ the verbs find / create / update / delete / reread; module-specific quirks are h
 
 from __future__ import annotations
 
+import os
 import traceback
 from urllib.parse import urlsplit
 
@@ -36,9 +37,30 @@ def check_http_url(value, option):
     """Refuse anything but an absolute http(s) URL with a host, before any request is sent."""
     if value in (None, ""):
         return
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
         raise EngineError("%s must be an absolute http(s) URL, got %r." % (option, value))
+
+
+def connection_problem(params):
+    """What is wrong with the connection options timeout and ca_path, in a sentence, or None.
+
+    Checked before the first request: a timeout below 1 second or an unreadable CA file would otherwise only
+    surface as a low-level error of the HTTP library.
+    """
+    timeout = params.get("timeout")
+    if timeout is not None and timeout < 1:
+        return "timeout must be at least 1 second, got %s." % timeout
+    ca_path = params.get("ca_path")
+    if ca_path and params.get("validate_certs") is not False and not os.access(ca_path, os.R_OK):
+        return ("ca_path %s cannot be read: give the PEM file of the CA that signed the server's certificate."
+                % ca_path)
+    return None
 
 
 class Ref:
@@ -345,6 +367,8 @@ class Resource:
         if ident is not None:
             return ident
         message = "%s %r (option %s) does not exist" % (field.ref.what, value, field.option)
+        if field.ref.by.lower() != "name":
+            message += " (looked up by %s)" % field.ref.by  # e.g. a flow's title given instead of its slug
         if self.module.check_mode:
             # In check mode it may be made by an earlier task that did not run for real.
             self.warnings.append(message + "; assuming an earlier task creates it.")

@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Ref, Resource
+from ansible_collections.sso.authentik.plugins.module_utils._engine import (
+    EngineError, Ref, Resource, connection_problem)
 
 try:
     import requests
@@ -423,6 +424,9 @@ class SalesforceSession:
 
     @classmethod
     def from_params(cls, params, http=None):
+        problem = connection_problem(params)
+        if problem:
+            raise SalesforceError(problem)
         login = select_login(params)
 
         def opt(name, default):

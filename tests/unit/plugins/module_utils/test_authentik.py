@@ -14,7 +14,7 @@ from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
     describe_error_body,
     parse_version,
 )
-from ansible_collections.sso.authentik.plugins.module_utils._engine import Ref
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Ref
 
 
 class Response:
@@ -33,7 +33,7 @@ def scripted(monkeypatch):
     """Answers requests from a list (a Response or an exception each) and records what was sent."""
     calls, answers, sleeps = [], [], []
 
-    def fake_request(session, method, url, params=None, json=None, timeout=None):
+    def fake_request(session, method, url, params=None, json=None, timeout=None, verify=None):
         calls.append((method, url.split("/api/v3")[1], dict(params or {}), json))
         answer = answers.pop(0)
         if isinstance(answer, Exception):
@@ -166,3 +166,38 @@ def test_verify_uses_ca_path_only_when_validating():
     assert AuthentikClient("https://x", "t", validate_certs=True, ca_path="/ca.pem").session.verify == "/ca.pem"
     assert AuthentikClient("https://x", "t", validate_certs=False, ca_path="/ca.pem").session.verify is False
     assert AuthentikClient("https://x", "t").session.verify is True
+
+
+@pytest.mark.parametrize("validate_certs", [True, False])
+def test_verify_wins_over_requests_ca_bundle(monkeypatch, tmp_path, validate_certs):
+    """requests lets REQUESTS_CA_BUNDLE replace a session's verify; the client's choice must reach the adapter."""
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("not checked here")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    seen = []
+
+    def send(adapter, request, **kwargs):
+        seen.append(kwargs["verify"])
+        raise requests.exceptions.ConnectTimeout("stop here")
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
+    client = AuthentikClient.from_params({"url": "https://ak.example", "token": "t", "validate_certs": validate_certs,
+                                          "ca_path": str(ca_file), "timeout": 5, "retries": 0})
+    with pytest.raises(AuthentikError):
+        client.get("/core/users/")
+    assert seen == [str(ca_file) if validate_certs else False]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"url": "authentik.company"}, "url must be an absolute http(s) URL, got 'authentik.company'"),
+    ({"url": "https://authentik .company"}, "url must be an absolute http(s) URL"),
+    ({"url": "https://ak.example:port"}, "url must be an absolute http(s) URL"),
+    ({"timeout": 0}, "timeout must be at least 1 second, got 0"),
+    ({"ca_path": "/no/such/ca.pem"}, "ca_path /no/such/ca.pem cannot be read"),
+])
+def test_connection_options_refused_before_any_request(params, message):
+    options = dict({"url": "https://ak.example", "token": "t", "validate_certs": True, "ca_path": None,
+                    "timeout": 30, "retries": 4}, **params)
+    with pytest.raises(EngineError) as error:
+        AuthentikClient.from_params(options)
+    assert message in error.value.msg

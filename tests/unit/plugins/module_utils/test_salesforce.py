@@ -170,6 +170,8 @@ def test_select_login_precedence(rsa_pem):
     ({"private_key": "PEM", "client_id": "id"}, "username is required for the JWT bearer login"),
     ({"client_secret": "s"}, "client_id is required for the client credentials login"),
     ({"access_token": "Bearer abc"}, "without 'Bearer '"),
+    ({"access_token": "abc", "timeout": 0}, "timeout must be at least 1 second"),
+    ({"access_token": "abc", "ca_path": "/no/such/ca.pem"}, "ca_path /no/such/ca.pem cannot be read"),
 ])
 def test_login_inputs_refused_before_any_request(params, needle):
     http = FakeHTTP()
