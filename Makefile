@@ -13,6 +13,8 @@ BUILD         := .build
 COLLECTION    := $(BUILD)/ansible_collections/sso/authentik
 SANDBOX_DIR   := .sandbox
 DEMO_PLAYBOOK := playbooks/demo.yml
+# Parallel ansible-test integration runs (each with its own sandboxes); 2 suits a 2-core machine.
+INTEGRATION_SHARDS ?= 2
 # The Python version ansible-test runs the tests with: the one the virtualenv is built from.
 TEST_PYTHON   ?= $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
@@ -35,7 +37,7 @@ SHELL       := bash
 .NOTPARALLEL:
 
 .PHONY: help venv pip-bootstrap collection sandbox-start sandbox-stop sandbox-status \
-	units sanity lint integration test demo clean distclean
+	units sanity lint integration molecule awx test demo clean distclean
 
 help:
 	@echo "make venv            virtualenvs: $(VENV) (tools), $(SANDBOX_VENVS)/authentik-* (sandboxes)"
@@ -46,7 +48,9 @@ help:
 	@echo "make sanity          ansible-test sanity"
 	@echo "make lint            ruff; ansible-lint on roles/ and playbooks/"
 	@echo "make integration     ansible-test integration against the sandboxes"
-	@echo "make test            units + sanity + lint + integration"
+	@echo "make molecule        the role's Molecule scenario (extensions/molecule) against the sandboxes"
+	@echo "make awx             docs/awx.md: ansible-builder create; the job template recipe against the sandboxes"
+	@echo "make test            units + sanity + lint + integration + molecule + awx"
 	@echo "make demo            run $(DEMO_PLAYBOOK) twice against the sandboxes; the second run must change nothing"
 	@echo "make clean           remove the build copy, sandbox state, caches (distclean: also the virtualenvs)"
 
@@ -126,7 +130,7 @@ sanity: $(VENV_STAMP) pip-bootstrap collection
 
 # Both linters run even when the first one complains; the stage fails if either did.
 lint: $(VENV_STAMP) collection
-	@echo "==> lint: ruff, ansible-lint"
+	@echo "==> lint: ruff, ansible-lint, ansible-doc"
 	SECONDS=0
 	rc=0
 	$(VENV_BIN)/ruff check plugins tests || rc=1
@@ -140,6 +144,12 @@ lint: $(VENV_STAMP) collection
 		echo "ansible-lint$$dirs"
 		(cd $(COLLECTION) && $(ANSIBLE_ENV) ansible-lint $$dirs) || rc=1
 	fi
+	# Every module and the role render with ansible-doc (an error there is a documentation bug).
+	modules=$$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$$//; s/^/sso.authentik./')
+	$(ANSIBLE_ENV) ansible-doc --json $$modules > /dev/null || { echo "lint: ansible-doc failed"; rc=1; }
+	for role in $$(ls roles); do
+		$(ANSIBLE_ENV) ansible-doc -t role --json sso.authentik.$$role > /dev/null || { echo "lint: ansible-doc $$role failed"; rc=1; }
+	done
 	[ $$rc = 0 ] || { echo "<== lint: FAILED"; exit 1; }
 	echo "<== lint: ok in $${SECONDS}s"
 
@@ -151,14 +161,42 @@ integration: $(VENV_STAMP) $(SANDBOX_STAMPS) pip-bootstrap collection
 		echo "integration: no targets in tests/integration/targets yet, nothing to run"
 		exit 0
 	fi
-	$(LAUNCH) start
-	trap '$(LAUNCH) stop' EXIT
-	cd $(COLLECTION)
-	$(ANSIBLE_ENV) ansible-test integration --local --python $(TEST_PYTHON) --color no
+	# Shards run in parallel, each with its own build copy and sandboxes (tests/utils/integration_shards.py).
+	$(ANSIBLE_ENV) $(VENV_BIN)/python tests/utils/integration_shards.py $(COLLECTION) $(INTEGRATION_SHARDS) $(TEST_PYTHON)
 	echo "<== integration: ok in $${SECONDS}s"
 
-test: units sanity lint integration
+test: units sanity lint integration molecule awx
 	@echo "==> test: all stages passed"
+
+# --- Molecule and AWX -----------------------------------------------------------------------------------------
+
+# tests/sandbox/launch.py, run from the build copy, needs the authentik sandbox profiles' interpreters.
+SANDBOX_PYTHONS := AUTHENTIK_SANDBOX_PYTHON_2025_12="$(CURDIR)/$(SANDBOX_VENVS)/authentik-2025.12/bin/python" \
+	AUTHENTIK_SANDBOX_PYTHON_2026_8="$(CURDIR)/$(SANDBOX_VENVS)/authentik-2026.8/bin/python"
+MOLECULE_SANDBOX_DIR := $(CURDIR)/$(SANDBOX_DIR)/molecule
+AWX_SANDBOX_DIR      := $(CURDIR)/$(SANDBOX_DIR)/awx
+
+# `molecule test` from the build copy. The scenario starts its sandboxes in create.yml and stops them in destroy.yml
+# (also after a failure); the trap stops them should Molecule itself die. AUTHENTIK_* / SALESFORCE_* variables of
+# the caller's shell are dropped: the modules would read them for options the scenario leaves to their defaults.
+molecule: $(VENV_STAMP) $(SANDBOX_STAMPS) collection
+	@echo "==> molecule: extensions/molecule/default against the sandboxes"
+	SECONDS=0
+	trap '$(VENV_BIN)/python $(CURDIR)/tests/sandbox/launch.py stop --dir $(MOLECULE_SANDBOX_DIR) > /dev/null' EXIT
+	for name in $$(compgen -e | grep -E '^(AUTHENTIK|SALESFORCE)_' || true); do unset "$$name"; done
+	cd $(COLLECTION)
+	$(ANSIBLE_ENV) $(SANDBOX_PYTHONS) MOLECULE_SANDBOX_DIR=$(MOLECULE_SANDBOX_DIR) molecule test
+	echo "<== molecule: ok in $${SECONDS}s"
+
+# tests/awx: ansible-builder create on the execution environment definitions, and docs/awx.md's job template recipe
+# run against the sandboxes (which the test starts and stops) with only the credential types' environment.
+awx: $(VENV_STAMP) $(SANDBOX_STAMPS) collection
+	@echo "==> awx: tests/awx"
+	SECONDS=0
+	trap '$(VENV_BIN)/python $(CURDIR)/tests/sandbox/launch.py stop --dir $(AWX_SANDBOX_DIR) > /dev/null' EXIT
+	cd $(COLLECTION)
+	$(ANSIBLE_ENV) $(SANDBOX_PYTHONS) AWX_SANDBOX_DIR=$(AWX_SANDBOX_DIR) $(VENV_BIN)/python -m pytest tests/awx -q -p no:cacheprovider
+	echo "<== awx: ok in $${SECONDS}s"
 
 # --- demo ------------------------------------------------------------------------------------------------------
 
