@@ -46,7 +46,7 @@ help:
 	@echo "make sandbox-stop    stop them (sandbox-status: are they running?)"
 	@echo "make units           pytest tests/unit"
 	@echo "make sanity          ansible-test sanity"
-	@echo "make lint            ruff; ansible-lint on roles/ and playbooks/"
+	@echo "make lint            ruff; ansible-lint on roles/, playbooks/ and extensions/ (Molecule)"
 	@echo "make integration     ansible-test integration against the sandboxes"
 	@echo "make molecule        the role's Molecule scenario (extensions/molecule) against the sandboxes"
 	@echo "make awx             docs/awx.md: ansible-builder create; the job template recipe against the sandboxes"
@@ -135,7 +135,7 @@ lint: $(VENV_STAMP) collection
 	rc=0
 	$(VENV_BIN)/ruff check plugins tests || rc=1
 	dirs=""
-	for d in roles playbooks; do
+	for d in roles playbooks extensions; do
 		if [ -n "$$(find $$d -name '*.yml' 2>/dev/null)" ]; then dirs="$$dirs $$d"; fi
 	done
 	if [ -z "$$dirs" ]; then
