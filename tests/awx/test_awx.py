@@ -83,8 +83,9 @@ def inject(ctype, inputs, directory):
             for name, template in ctype["injectors"].get("env", {}).items()}
 
 
-def run(argv, env=None, cwd=None):
-    result = subprocess.run([str(arg) for arg in argv], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+def run(argv, env=None):
+    result = subprocess.run([str(arg) for arg in argv], env=env, capture_output=True, text=True, timeout=300,
+                            check=False)
     return result.returncode, result.stdout + result.stderr
 
 
