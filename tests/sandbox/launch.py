@@ -280,7 +280,7 @@ def start(args: argparse.Namespace) -> int:
     servers = [
         Server("authentik-" + profile,
                [authentik_python(profile), str(SANDBOX_SRC / "authentik" / "server.py"),
-                "--profile", profile, "--token", token],
+                "--profile", profile, "--token=" + token],
                directory, token)
         for profile in AUTHENTIK_PROFILES
     ]
