@@ -37,7 +37,7 @@ SHELL       := bash
 .NOTPARALLEL:
 
 .PHONY: help venv pip-bootstrap collection sandbox-start sandbox-stop sandbox-status \
-	units sanity lint integration molecule awx test demo clean distclean
+	units sanity lint bad-inputs integration molecule awx test bench demo clean distclean
 
 help:
 	@echo "make venv            virtualenvs: $(VENV) (tools), $(SANDBOX_VENVS)/authentik-* (sandboxes)"
@@ -50,7 +50,9 @@ help:
 	@echo "make integration     ansible-test integration against the sandboxes"
 	@echo "make molecule        the role's Molecule scenario (extensions/molecule) against the sandboxes"
 	@echo "make awx             docs/awx.md: ansible-builder create; the job template recipe against the sandboxes"
-	@echo "make test            units + sanity + lint + integration + molecule + awx"
+	@echo "make bad-inputs      the bad-input matrix (tests/bad_inputs, docs/bad-inputs.md) against TLS sandboxes"
+	@echo "make test            units + sanity + lint + bad-inputs + integration + molecule + awx"
+	@echo "make bench           measure the role, a ping floor, the uri way and N applications: docs/benchmarks.md"
 	@echo "make demo            run $(DEMO_PLAYBOOK) twice against the sandboxes; the second run must change nothing"
 	@echo "make clean           remove the build copy, sandbox state, caches (distclean: also the virtualenvs)"
 
@@ -165,7 +167,7 @@ integration: $(VENV_STAMP) $(SANDBOX_STAMPS) pip-bootstrap collection
 	$(ANSIBLE_ENV) $(VENV_BIN)/python tests/utils/integration_shards.py $(COLLECTION) $(INTEGRATION_SHARDS) $(TEST_PYTHON)
 	echo "<== integration: ok in $${SECONDS}s"
 
-test: units sanity lint integration molecule awx
+test: units sanity lint bad-inputs integration molecule awx
 	@echo "==> test: all stages passed"
 
 # --- Molecule and AWX -----------------------------------------------------------------------------------------
@@ -197,6 +199,30 @@ awx: $(VENV_STAMP) $(SANDBOX_STAMPS) collection
 	cd $(COLLECTION)
 	$(ANSIBLE_ENV) $(SANDBOX_PYTHONS) AWX_SANDBOX_DIR=$(AWX_SANDBOX_DIR) $(VENV_BIN)/python -m pytest tests/awx -q -p no:cacheprovider
 	echo "<== awx: ok in $${SECONDS}s"
+
+# --- bad inputs, benchmark ---------------------------------------------------------------------------------------
+
+# tests/bad_inputs: every case of docs/bad-inputs.md, against authentik and Salesforce sandboxes that the test
+# starts itself, over TLS with a CA it generates (and stops at the end).
+bad-inputs: $(VENV_STAMP) $(SANDBOX_STAMPS) collection
+	@echo "==> bad-inputs: tests/bad_inputs (docs/bad-inputs.md)"
+	SECONDS=0
+	cd $(COLLECTION)
+	$(ANSIBLE_ENV) $(SANDBOX_PYTHONS) $(VENV_BIN)/python -m pytest tests/bad_inputs -q -p no:cacheprovider
+	echo "<== bad-inputs: ok in $${SECONDS}s"
+
+# Not part of `make test`. A build copy and sandboxes of its own (.build/bench), so that it neither disturbs nor is
+# disturbed by the other stages; matplotlib, for the chart, is installed here only.
+BENCH_BUILD := $(BUILD)/bench
+bench: $(VENV_STAMP) $(SANDBOX_STAMPS)
+	@echo "==> bench: tests/bench -> docs/benchmarks.md"
+	SECONDS=0
+	$(VENV_BIN)/python -c 'import matplotlib' 2>/dev/null || $(VENV_BIN)/python -m pip install --quiet matplotlib
+	$(MAKE) --no-print-directory collection BUILD=$(BENCH_BUILD)
+	trap '$(VENV_BIN)/python tests/sandbox/launch.py stop --dir $(CURDIR)/$(BENCH_BUILD)/sandbox > /dev/null' EXIT
+	$(SANDBOX_PYTHONS) $(VENV_BIN)/python tests/bench/bench.py --collections $(BENCH_BUILD) \
+		--sandbox-dir $(CURDIR)/$(BENCH_BUILD)/sandbox --docs docs
+	echo "<== bench: ok in $${SECONDS}s"
 
 # --- demo ------------------------------------------------------------------------------------------------------
 
