@@ -37,7 +37,7 @@ def targets():
 
 
 def split(names, count):
-    shards = [[] for _ in range(count)]
+    shards = [[] for _shard in range(count)]
     for name in sorted(names, key=lambda n: -WEIGHTS.get(n, 30)):
         min(shards, key=lambda s: sum(WEIGHTS.get(n, 30) for n in s)).append(name)
     return [shard for shard in shards if shard]
@@ -69,8 +69,8 @@ def main():
         for number, names, _sandbox, log, process, started in runs:
             status = process.wait()
             log.seek(0)
-            print("---- shard %d (%s): exit %d after %.0fs ----" % (number, " ".join(names), status,
-                                                                  time.monotonic() - started))
+            took = time.monotonic() - started
+            print("---- shard %d (%s): exit %d after %.0fs ----" % (number, " ".join(names), status, took))
             print(log.read(), flush=True)
             failed = failed or status != 0
         return 1 if failed else 0
