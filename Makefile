@@ -37,7 +37,7 @@ SHELL       := bash
 .NOTPARALLEL:
 
 .PHONY: help venv pip-bootstrap collection sandbox-start sandbox-stop sandbox-status \
-	units sanity lint bad-inputs integration molecule awx test bench demo clean distclean
+	units sanity lint bad-inputs integration reliability molecule awx test bench demo clean distclean
 
 help:
 	@echo "make venv            virtualenvs: $(VENV) (tools), $(SANDBOX_VENVS)/authentik-* (sandboxes)"
@@ -48,10 +48,11 @@ help:
 	@echo "make sanity          ansible-test sanity"
 	@echo "make lint            ruff; ansible-lint on roles/, playbooks/ and extensions/ (Molecule)"
 	@echo "make integration     ansible-test integration against the sandboxes"
+	@echo "make reliability     the whole role under faults, interrupted at every write, twice at once; secrets audit"
 	@echo "make molecule        the role's Molecule scenario (extensions/molecule) against the sandboxes"
 	@echo "make awx             docs/awx.md: ansible-builder create; the job template recipe against the sandboxes"
 	@echo "make bad-inputs      the bad-input matrix (tests/bad_inputs, docs/bad-inputs.md) against TLS sandboxes"
-	@echo "make test            units + sanity + lint + bad-inputs + integration + molecule + awx"
+	@echo "make test            units + sanity + lint + bad-inputs + integration + reliability + molecule + awx"
 	@echo "make bench           measure the role, a ping floor, the uri way and N applications: docs/benchmarks.md"
 	@echo "make demo            run $(DEMO_PLAYBOOK) twice against the sandboxes; the second run must change nothing"
 	@echo "make clean           remove the build copy, sandbox state, caches (distclean: also the virtualenvs)"
@@ -167,8 +168,23 @@ integration: $(VENV_STAMP) $(SANDBOX_STAMPS) pip-bootstrap collection
 	$(ANSIBLE_ENV) $(VENV_BIN)/python tests/utils/integration_shards.py $(COLLECTION) $(INTEGRATION_SHARDS) $(TEST_PYTHON)
 	echo "<== integration: ok in $${SECONDS}s"
 
-test: units sanity lint bad-inputs integration molecule awx
+test: units sanity lint bad-inputs integration reliability molecule awx
 	@echo "==> test: all stages passed"
+
+# tests/reliability: the whole role under injected faults, interrupted at every write in turn, two runs at once, and
+# a secrets audit of every run's output. It starts its own sandbox sets (one per parallel worker, RELIABILITY_WORKERS,
+# default 3) in $(RELIABILITY_SANDBOX_DIR) and stops them at the end; the trap stops them should pytest die.
+RELIABILITY_SANDBOX_DIR := $(CURDIR)/$(SANDBOX_DIR)/reliability
+RELIABILITY_STOP := for d in $(RELIABILITY_SANDBOX_DIR)/sandbox*; do [ ! -d "$$d" ] || \
+	$(VENV_BIN)/python $(CURDIR)/tests/sandbox/launch.py stop --dir "$$d" > /dev/null; done
+reliability: $(VENV_STAMP) $(SANDBOX_STAMPS) collection
+	@echo "==> reliability: tests/reliability"
+	SECONDS=0
+	trap '$(RELIABILITY_STOP)' EXIT
+	cd $(COLLECTION)
+	$(ANSIBLE_ENV) $(SANDBOX_PYTHONS) RELIABILITY_SANDBOX_DIR=$(RELIABILITY_SANDBOX_DIR) \
+		$(VENV_BIN)/python -m pytest tests/reliability -q -p no:cacheprovider
+	echo "<== reliability: ok in $${SECONDS}s"
 
 # --- Molecule and AWX -----------------------------------------------------------------------------------------
 

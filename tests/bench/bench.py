@@ -221,6 +221,17 @@ def machine():
             "load_average": [round(value, 2) for value in os.getloadavg()]}
 
 
+def revision():
+    """This repository's commit, and whether the code measured (plugins/, roles/) has uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(REPO)] + list(args), capture_output=True, text=True,
+                              check=False).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" with uncommitted changes to plugins/ or roles/" if git("status", "--porcelain", "--",
+                                                                                "plugins", "roles") else "")
+
+
 def median(runs, key="wall"):
     return statistics.median(run[key] for run in runs)
 
@@ -362,6 +373,7 @@ def report(data):
         "| load average at start / end | %s / %s |" % (
             " ".join(map(str, data["load_start"])), " ".join(map(str, data["load_end"]))),
         "| date | %s |" % data["date"],
+        "| code measured | %s |" % data.get("revision", "unknown"),
         "| bench duration | %.0f s |" % data["duration"],
         "",
         "The machine may be shared with other work while the bench runs (see the load average): absolute times",
@@ -493,6 +505,8 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cold-repeat", type=int, default=1)
     parser.add_argument("--scale", default="1,10,50")
+    parser.add_argument("--revision", help="what --collections holds, for the report (default: this repository's "
+                                           "commit, and whether plugins/ or roles/ differ from it)")
     parser.add_argument("--notes", default=str(HERE / "notes.md"),
                         help="a Markdown file appended to the report (what changed, before/after)")
     args = parser.parse_args(argv)
@@ -530,6 +544,7 @@ def main(argv=None):
             "authentik_profile": "2026.8", "load_start": load_start, "runs": runs, "attributed": attributed,
             "duration": time.perf_counter() - started}
     data["load_end"] = data["machine"]["load_average"]
+    data["revision"] = args.revision or revision()
     if args.notes and Path(args.notes).exists():
         data["notes"] = Path(args.notes).read_text(encoding="utf-8").splitlines()
     docs = Path(args.docs)
