@@ -22,8 +22,9 @@ options:
     description:
       - An OAuth access token (session id) of the org, for example from M(sso.authentik.salesforce_login) or
         C(sf org display --verbose).
-      - Used as given and first among the logins (see the notes). It cannot be renewed, so the module fails with
-        a clear message once it has expired.
+      - Used as given and first among the logins (see the notes). Given alone, it cannot be renewed, so the module
+        fails with a clear message once it has expired; given with the options of another login (a private key or
+        O(client_secret)), the module logs in with those when Salesforce rejects the token.
       - If not set, the value of the E(SALESFORCE_ACCESS_TOKEN) environment variable is used.
     type: str
   client_id:
@@ -101,7 +102,9 @@ notes:
     O(username) and O(private_key) or O(private_key_file)); then the client credentials flow (O(client_id) and
     O(client_secret)). Inputs are checked before any request is sent."
   - The token request goes to C(<instance_url>/services/oauth2/token). When the session expires during a run,
-    the module logs in once more (not possible with O(access_token)).
+    the module logs in once more (with O(access_token), only when the options of another login are given too).
+  - A create whose answer is lost (dropped connection, timeout, HTTP 502/504, C(UNKNOWN_EXCEPTION)) is not sent
+    again blindly - the module reads the component first and creates it only if it does not exist.
   - Every API call counts against the org's daily API request limit; the modules read before they write and send
     no write when nothing changed.
   - The module talks to the Salesforce API from the host it runs on; run it on the controller

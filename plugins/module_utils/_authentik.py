@@ -203,7 +203,8 @@ class AuthentikClient:
         try:
             body = resp.json()
         except ValueError:
-            body = resp.text.strip()[:300]
+            # Proxies and error pages answer in HTML: keep the words, not the markup.
+            body = " ".join(re.sub(r"<[^>]+>", " ", resp.text).split())[:300]
         detail = describe_error_body(body)
         status = resp.status_code
         if status == 403:

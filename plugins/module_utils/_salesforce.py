@@ -91,6 +91,11 @@ class _InvalidSession(SalesforceError):
     """INVALID_SESSION_ID: the token expired or was revoked (internal: triggers one re-login)."""
 
 
+class WriteOutcomeUnknown(SalesforceError):
+    """A call that is not safe to repeat lost its answer (dropped connection, timeout, 502/504, UNKNOWN_EXCEPTION):
+    it may or may not have been applied. Look the object up before sending it again."""
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Options
 # ---------------------------------------------------------------------------------------------------------------
@@ -190,7 +195,11 @@ def select_login(params):
 
     instance_url = normalize_instance_url(params.get("instance_url"))
     if opt("access_token"):
-        return AccessTokenLogin(instance_url, opt("access_token"))
+        # With a way to log in as well, a token that expires in the middle of a run is replaced by a new login.
+        fallback = None
+        if opt("private_key") or opt("private_key_file") or opt("client_secret"):
+            fallback = select_login(dict(params, access_token=None))
+        return AccessTokenLogin(instance_url, opt("access_token"), fallback=fallback)
     if opt("private_key") or opt("private_key_file"):
         return JwtBearerLogin(instance_url, opt("client_id"), opt("username"), private_key=opt("private_key"),
                               private_key_file=opt("private_key_file"), audience=opt("jwt_audience"))
@@ -208,14 +217,17 @@ def select_login(params):
 
 
 class AccessTokenLogin:
-    """A token obtained elsewhere (for example by the salesforce_login module). Cannot log in again."""
+    """A token obtained elsewhere (for example by the salesforce_login module). Logs in again only with a
+    ``fallback`` login (JWT bearer or client credentials options given as well), once the token is rejected."""
 
     name = "access token"
-    can_relogin = False
 
-    def __init__(self, instance_url, access_token):
+    def __init__(self, instance_url, access_token, fallback=None):
         self.instance_url = normalize_instance_url(instance_url)
         self.access_token = access_token
+        self.fallback = fallback
+        self.can_relogin = fallback is not None
+        self._used = False
 
     def validate(self):
         _refuse_shared_login_host(self.instance_url)
@@ -223,8 +235,14 @@ class AccessTokenLogin:
             raise SalesforceError("access_token is empty")
         if re.search(r"\s", self.access_token.strip()):
             raise SalesforceError("access_token contains whitespace; give the bare token, without 'Bearer '")
+        if self.fallback is not None:
+            self.fallback.validate()
 
     def login(self, session):
+        if self._used and self.fallback is not None:
+            self.name = self.fallback.name  # messages name the login that was made
+            return self.fallback.login(session)
+        self._used = True
         return {"access_token": self.access_token.strip(), "instance_url": self.instance_url}
 
 
@@ -511,7 +529,10 @@ class SalesforceSession:
                     self._backoff(attempt)
                     attempt += 1
                     continue
-                raise self._error(_connection_message(what, url, exc, idempotent, self.timeout)) from None
+                # Worth repeating only if it were idempotent: it may have reached the server, its outcome is unknown.
+                unknown = not idempotent and _may_retry_exception(exc, True) and not _may_retry_exception(exc, False)
+                raise self._error(_connection_message(what, url, exc, idempotent, self.timeout),
+                                  unknown=unknown) from None
             self._track_limits(response)
             if response.status_code < 400:
                 return response
@@ -544,7 +565,8 @@ class SalesforceSession:
                 text += f" (fields: {', '.join(fields)})"
             if attempt:
                 text += f" (after {attempt + 1} attempts)"
-            raise self._error(text, status, code)
+            unknown = not idempotent and (status in (502, 504) or code == "UNKNOWN_EXCEPTION")
+            raise self._error(text, status, code, unknown=unknown)
 
     def _backoff(self, attempt, retry_after=None):
         delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** attempt)
@@ -581,13 +603,15 @@ class SalesforceSession:
                     "so that the module can log in by itself")
         return self._error(text, exc.status, "INVALID_SESSION_ID")
 
-    def _error(self, message, status=None, code=None):
-        return SalesforceError(self._scrub(message), status=status, code=code)
+    def _error(self, message, status=None, code=None, unknown=False):
+        return (WriteOutcomeUnknown if unknown else SalesforceError)(self._scrub(message), status=status, code=code)
 
     def _scrub(self, text):
         """Error texts must never carry a token, even if a server echoes it."""
-        strategy = self.login_strategy
-        for secret in (self._token, getattr(strategy, "access_token", None), getattr(strategy, "client_secret", None)):
+        strategies = (self.login_strategy, getattr(self.login_strategy, "fallback", None))
+        secrets = [self._token] + [getattr(strategy, name, None) for strategy in strategies
+                                   for name in ("access_token", "client_secret")]
+        for secret in secrets:
             if secret:
                 text = text.replace(secret, "********")
         return text
@@ -1041,7 +1065,18 @@ class MetadataClient:
         return values[0] if single else values
 
     def create(self, type_name, components):
-        return self._save("createMetadata", type_name, components, idempotent=False)
+        try:
+            return self._save("createMetadata", type_name, components, idempotent=False)
+        except WriteOutcomeUnknown:
+            # The answer was lost: the components may exist now. Read them, and create only those that do not.
+            components = [components] if isinstance(components, dict) else list(components)
+            found = self.read(type_name, [component["fullName"] for component in components])
+            missing = [component for component, record in zip(components, found, strict=True) if record is None]
+            results = [{"fullName": component["fullName"], "success": True, "errors": []}
+                       for component, record in zip(components, found, strict=True) if record is not None]
+            if missing:
+                results += self._save("createMetadata", type_name, missing, idempotent=False)
+            return results
 
     def update(self, type_name, components):
         return self._save("updateMetadata", type_name, components, idempotent=True)
