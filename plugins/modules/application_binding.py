@@ -13,8 +13,10 @@ description:
   - Create, update or delete the binding that decides who may use an application (and who sees it on
     the My applications page). An application without any binding is open to every user.
   - The binding is found by its application and exactly one of O(group), O(user) or O(policy). authentik
-    itself accepts the same group twice on one application; this module finds the existing binding instead,
-    and refuses to guess when duplicates exist already.
+    itself accepts the same group twice on one application; this module finds the existing binding instead.
+    Identical copies (which two runs at once, or a create whose answer was lost and that the server applied
+    late, can leave behind) are removed, the one with the lowest id kept; bindings of the same subject that
+    differ are refused rather than guessed between.
 options:
   application:
     description: Slug of the application.
@@ -101,6 +103,12 @@ class ApplicationBinding(AuthentikResource):
     )
     required_one_of = (("group", "user", "policy"),)
     mutually_exclusive = (("group", "user", "policy"),)
+    # What makes two bindings of one subject on one target the same binding.
+    SETTINGS = ("order", "negate", "enabled", "timeout", "failure_result")
+
+    def __init__(self):
+        super().__init__()
+        self.removed = 0  # identical copies deleted in this run
 
     def find(self):
         subject = next(option for option in SUBJECTS if self.params[option] is not None)
@@ -109,10 +117,47 @@ class ApplicationBinding(AuthentikResource):
         if target is None or ident is None:
             return None  # nothing can be bound yet; desired() says which one is missing
         found = [b for b in self.client.list(self.path, {"target": target}) if str(b.get(subject)) == str(ident)]
-        if len(found) > 1:
+        if len({tuple(b.get(key) for key in self.SETTINGS) for b in found}) > 1:
             raise EngineError("application %r has %d bindings of %s %r; remove the duplicates first."
                               % (self.params["application"], len(found), subject, self.params[subject]))
-        return found[0] if found else None
+        return self.keep_one(found)
+
+    def keep_one(self, found):
+        """Of identical bindings, keep the one with the lowest id - the same one whichever run looks - and delete the
+        others (not in check mode)."""
+        if not found:
+            return None
+        found = sorted(found, key=lambda binding: str(binding["pk"]))
+        if not self.module.check_mode:
+            for binding in found[1:]:
+                self.client.delete(self.item_path(binding))  # a 404 (another run removed it first) is fine
+                self.removed += 1
+        return found[0]
+
+    def create(self, payload):
+        created = super().create(payload)
+        # Two runs at once may both have created it: look again and keep one (each run keeps the same one).
+        found = [b for b in self.client.list(self.path, {"target": payload["target"]})
+                 if all(b.get(key) == created.get(key) for key in SUBJECTS) and
+                 all(b.get(key) == created.get(key) for key in self.SETTINGS)]
+        return self.keep_one(found) or created
+
+    def reread(self, obj):
+        fresh = self.client.get(self.item_path(obj), not_found_ok=True)
+        if fresh is None:  # another run kept its own copy and removed this one meanwhile
+            fresh = self.find()
+        if fresh is None:
+            raise EngineError("the binding of application %r was deleted while it was being made."
+                              % self.params["application"])
+        return fresh
+
+    def reconcile(self):
+        result = super().reconcile()
+        if self.removed:
+            result["changed"] = True
+            self.warnings.append("removed %d identical duplicate binding(s) of application %r"
+                                 % (self.removed, self.params["application"]))
+        return result
 
     def complete_payload(self, payload, current):
         if current is None:
