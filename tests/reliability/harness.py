@@ -1,0 +1,584 @@
+# Copyright: sso.authentik contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Machinery of the reliability tests: sandbox sets, role runs, request logs, fault rules and normalised states.
+
+- ``Sandbox``: one set of sandboxes started by tests/sandbox/launch.py in a directory of its own (authentik
+  2026.8 is the one used, plus the Salesforce sandbox), with their control APIs (reset, faults, request log, state).
+- ``Sandbox.run()`` / ``Sandbox.start_run()``: ``ansible-playbook -vvv --diff tests/reliability/site.yml``, the
+  role with its variables as extra vars; a ``Run`` keeps stdout, stderr and the JSON events of the test callback.
+- ``write_signature()``, ``normalise()``, ``duplicates()``: compare runs by what they wrote and states by names,
+  not by generated ids, keys or ports.
+- ``Lab``: runs the scenarios (functions registered with ``@scenario``) on a pool of sandbox sets, in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+COLLECTION_ROOT = HERE.parents[1]
+LAUNCH = COLLECTION_ROOT / "tests" / "sandbox" / "launch.py"
+PLAYBOOK = HERE / "site.yml"
+CALLBACK_DIR = HERE / "callback_plugins"
+BIN = Path(sys.executable).parent
+
+# Short, bounded retries for every run: transient faults must be absorbed quickly (the defaults are 4 retries).
+RETRIES = 2
+# The environment variables the modules and the role read: never inherited from whoever runs the tests.
+CONNECTION_ENV = re.compile(r"^(AUTHENTIK_(?!SANDBOX_PYTHON_)|SALESFORCE_)")
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)|Unexpected error in |MODULE FAILURE")
+
+
+def collections_path() -> Path:
+    """The folder holding ansible_collections/sso/authentik: the tests run from the build copy (make reliability)."""
+    if COLLECTION_ROOT.parts[-3:] != ("ansible_collections", "sso", "authentik"):
+        raise RuntimeError("run the reliability tests from the build copy .../ansible_collections/sso/authentik "
+                           "(make reliability), not from %s" % COLLECTION_ROOT)
+    return COLLECTION_ROOT.parents[2]
+
+
+def http(method: str, url: str, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            text = response.read()
+    except urllib.error.HTTPError as error:
+        raise RuntimeError("%s %s: HTTP %d %s" % (method, url, error.code, error.read()[:300])) from None
+    return json.loads(text) if text.strip() else None
+
+
+# --- runs ------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    label: str
+    rc: int
+    stdout: str
+    stderr: str
+    json_log: str
+    seconds: float
+    check: bool = False
+    ak_log: list = field(default_factory=list)
+    sf_log: list = field(default_factory=list)
+    secrets: set = field(default_factory=set)  # made by Salesforce during the run: access tokens, consumer secrets
+
+    @property
+    def events(self) -> list[dict]:
+        return [json.loads(line) for line in self.json_log.splitlines() if line.strip()]
+
+    @property
+    def output(self) -> str:
+        """Everything the run showed: stdout, stderr and the JSON callback's records."""
+        return "\n".join((self.stdout, self.stderr, self.json_log))
+
+    def failures(self) -> list[dict]:
+        return [e for e in self.events if e["event"] in ("failed", "item_failed") and not e.get("ignore_errors")]
+
+    def failed_task(self) -> str | None:
+        failures = self.failures()
+        return failures[0]["task"] if failures else None
+
+    def failure_message(self) -> str:
+        """The message of the first failure (of its first failed item for a loop). Ansible censors the result of a
+        no_log task for callbacks but still prints the module's message in its error line: taken from there."""
+        for event in self.failures():
+            result = event["result"]
+            if result.get("msg") and "One or more items failed" not in result["msg"]:
+                return result["msg"]
+            for item in result.get("results") or []:
+                if item.get("failed") and item.get("msg"):
+                    return item["msg"]
+        error = re.search(r"^\[ERROR\]: Task failed: (?:Module failed: )?(.*)$", self.stdout + self.stderr, re.M)
+        return error.group(1) if error else ""
+
+    def recap(self) -> dict:
+        stats = [e for e in self.events if e["event"] == "stats"]
+        return stats[-1]["summary"].get("localhost", {}) if stats else {}
+
+    def describe(self) -> str:
+        tail = "\n".join(self.stdout.splitlines()[-40:])
+        return "run %s: rc=%d, %.1fs, failed task %r: %s\n--- stdout (tail)\n%s\n--- stderr\n%s" % (
+            self.label, self.rc, self.seconds, self.failed_task(), self.failure_message()[:600], tail,
+            self.stderr[-2000:])
+
+
+class RunHandle:
+    """A role run in progress (start_run); wait() gives the Run."""
+
+    def __init__(self, sandbox, label, process, json_log, check, started):
+        self.sandbox, self.label, self.process, self.json_log = sandbox, label, process, json_log
+        self.check, self.started = check, started
+
+    def wait(self, timeout=600) -> Run:
+        stdout, stderr = self.process.communicate(timeout=timeout)
+        seconds = time.monotonic() - self.started
+        json_text = self.json_log.read_text(encoding="utf-8") if self.json_log.exists() else ""
+        for suffix, text in ((".stdout", stdout), (".stderr", stderr)):  # kept for post-mortems
+            (self.json_log.parent / (self.label + suffix)).write_text(text, encoding="utf-8")
+        run = Run(self.label, self.process.returncode, stdout, stderr, json_text, seconds, self.check)
+        self.sandbox.lab.record(run, self.sandbox)
+        return run
+
+
+# --- sandboxes -------------------------------------------------------------------------------------------------
+
+class Sandbox:
+    """One set of sandboxes (launch.py start --dir DIR) and what a scenario does with it."""
+
+    def __init__(self, lab: "Lab", directory: Path):
+        self.lab = lab
+        self.dir = directory
+        self.runs_dir = directory / "runs"
+        self.env: dict[str, str] = {}
+        self.ak = self.sf = ""
+        self.private_key = ""
+
+    # -- life cycle
+    def start(self):
+        shutil.rmtree(self.runs_dir, ignore_errors=True)  # a previous session's runs
+        self.runs_dir.mkdir(parents=True)
+        command = [sys.executable, str(LAUNCH), "start", "--dir", str(self.dir), "--integration-config", ""]
+        done = subprocess.run(command, capture_output=True, text=True, env=self.lab.base_env(), timeout=120,
+                              check=False)
+        if done.returncode:
+            raise RuntimeError("launch.py start failed:\n%s%s" % (done.stdout, done.stderr))
+        self.env = json.loads((self.dir / "env.json").read_text())
+        self.ak = self.env["AUTHENTIK_URL"]  # the 2026.8 profile
+        self.sf = self.env["SALESFORCE_SANDBOX_URL"]
+        self.private_key = Path(self.env["SALESFORCE_PRIVATE_KEY_FILE"]).read_text()
+        # Random per start: unique markers of the secrets every run is given.
+        self.lab.add_marker(self.env["AUTHENTIK_TOKEN"], "authentik token")
+        self.lab.add_marker(self.env["SALESFORCE_CLIENT_SECRET"], "Salesforce client secret")
+        self.lab.add_marker(self.private_key, "JWT private key")
+
+    def stop(self):
+        subprocess.run([sys.executable, str(LAUNCH), "stop", "--dir", str(self.dir)], capture_output=True,
+                       env=self.lab.base_env(), timeout=60, check=False)
+
+    # -- control APIs
+    def reset(self, consumer_secret_readable=True):
+        """Both sandboxes seeded again, no fault, empty logs; the org lets the Metadata API read consumer secrets."""
+        http("POST", self.ak + "/_sandbox/reset")
+        http("POST", self.sf + "/_sandbox/reset", {})
+        http("POST", self.sf + "/_sandbox/config", {"consumer_secret_readable": consumer_secret_readable})
+
+    def config(self, **switches):
+        http("POST", self.sf + "/_sandbox/config", switches)
+
+    def arm(self, authentik=(), salesforce=()):
+        """Add fault rules (in order: the first rule that matches a request takes it)."""
+        for rule in authentik:
+            http("POST", self.ak + "/_sandbox/faults", rule)
+        if salesforce:
+            http("POST", self.sf + "/_sandbox/faults", list(salesforce))
+
+    def disarm(self):
+        http("DELETE", self.ak + "/_sandbox/faults")
+        http("DELETE", self.sf + "/_sandbox/faults")
+
+    def faults(self):
+        return http("GET", self.ak + "/_sandbox/faults"), http("GET", self.sf + "/_sandbox/faults")
+
+    def clear_logs(self):
+        http("DELETE", self.ak + "/_sandbox/requests")
+        http("DELETE", self.sf + "/_sandbox/requests")
+
+    def logs(self):
+        return http("GET", self.ak + "/_sandbox/requests"), http("GET", self.sf + "/_sandbox/requests")
+
+    def state(self):
+        return http("GET", self.ak + "/_sandbox/state"), http("GET", self.sf + "/_sandbox/state")
+
+    # -- role runs
+    def role_vars(self, **overrides) -> dict:
+        """The full role (SAML, OAuth source, SCIM) with a JWT bearer login from the key's text."""
+        username = self.env["SALESFORCE_USERNAME"]
+        values = {
+            "salesforce_sso_authentik_url": self.ak,
+            "salesforce_sso_authentik_token": self.env["AUTHENTIK_TOKEN"],
+            "salesforce_sso_instance_url": self.sf,
+            "salesforce_sso_client_id": self.env["SALESFORCE_CLIENT_ID"],
+            # Given although the JWT login wins: a secret that is passed along must not show either.
+            "salesforce_sso_client_secret": self.env["SALESFORCE_CLIENT_SECRET"],
+            "salesforce_sso_username": username,
+            "salesforce_sso_private_key": self.private_key,
+            "salesforce_sso_access_groups": ["authentik Admins"],
+            "salesforce_sso_preview_user": "jdoe",
+            "salesforce_sso_oauth_source": True,
+            "salesforce_sso_client_credentials_user": username,
+            "salesforce_sso_scim": True,
+        }
+        values.update(overrides)
+        return {key: value for key, value in values.items() if value is not None}
+
+    def start_run(self, label, overrides=None, check=False, env=None, role_vars=None) -> RunHandle:
+        label = self.lab.unique_label(label)
+        variables = role_vars if role_vars is not None else self.role_vars(**(overrides or {}))
+        vars_file = self.runs_dir / (label + ".vars.json")
+        fd = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(variables, handle)
+        json_log = self.runs_dir / (label + ".jsonl")
+        json_log.unlink(missing_ok=True)
+        environ = self.lab.base_env()
+        environ.update({
+            "ANSIBLE_COLLECTIONS_PATH": str(collections_path()),
+            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),
+            "ANSIBLE_CALLBACKS_ENABLED": "reliability_json",
+            "RELIABILITY_JSON_LOG": str(json_log),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCAL_TEMP": str(self.runs_dir / "tmp"),
+
+
+
+            "AUTHENTIK_RETRIES": str(RETRIES),
+            "SALESFORCE_RETRIES": str(RETRIES),
+        })
+        environ.update(env or {})
+        command = [str(BIN / "ansible-playbook"), "-vvv", "--diff", str(PLAYBOOK), "-e", "@" + str(vars_file)]
+        if check:
+            command.append("--check")
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
+                                   cwd=str(HERE))
+        return RunHandle(self, label, process, json_log, check, time.monotonic())
+
+    def run(self, label, overrides=None, check=False, env=None, role_vars=None, logs=True) -> Run:
+        """One role run from a clear request log; the run keeps both logs."""
+        if logs:
+            self.clear_logs()
+        run = self.start_run(label, overrides, check, env, role_vars).wait()
+        if logs:
+            run.ak_log, run.sf_log = self.logs()
+            run.secrets = self.issued_secrets(run.sf_log)
+        return run
+
+    def issued_secrets(self, sf_log) -> set[str]:
+        """Secrets Salesforce made: access tokens (the SOAP session ids of the log) and generated consumer secrets."""
+        found = set()
+        for entry in sf_log:
+            if isinstance(entry.get("body"), str):
+                found.update(re.findall(r"<met:sessionId>([^<]+)</met:sessionId>", entry["body"]))
+        _ak_state, sf_state = self.state()
+        for app in (sf_state.get("ecas") or {}).values():
+            secret = (app.get("ExtlClntAppGlobalOauthSettings") or {}).get("consumerSecret")
+            if secret:
+                found.add(secret)
+        return found
+
+
+def secret_pieces(secret: str) -> list[str]:
+    """What of a secret must never show: the whole of it, and pieces that would betray it (the lines of a PEM
+    body, the tail of a token, which also holds when a message cuts it short)."""
+    secret = secret.strip()
+    if "-----BEGIN" in secret:
+        return [line for line in secret.splitlines() if "-----" not in line and len(line) >= 32]
+    pieces = [secret]
+    if len(secret) >= 32:
+        pieces += [secret[-24:], secret[8:32]]
+    return pieces
+
+
+# --- request logs ----------------------------------------------------------------------------------------------
+
+def ak_writes(log) -> list[dict]:
+    return [entry for entry in log if entry["write"]]
+
+
+def sf_writes(log) -> list[dict]:
+    return [entry for entry in log if entry["write"]]
+
+
+def write_signature(side: str, entry: dict) -> tuple:
+    """What a write did, without ids: ('authentik', 'POST', '/api/v3/providers/saml/') or
+    ('salesforce', 'upsertMetadata', 'ExtlClntAppOauthSettings')."""
+    if side == "authentik":
+        path = re.sub(r"/(\d+|%s)/" % UUID.pattern, "/{id}/", entry["path"])
+        return side, entry["method"], path
+    return side, entry["operation"], ",".join(entry.get("types") or [])
+
+
+def answered(entry) -> bool:
+    """Whether the server processed the request (no fault rule answered it; a delay-only rule lets it through)."""
+    return entry.get("fault") in (None, "delay")
+
+
+def signatures(ak_log, sf_log, include_faulted=True) -> list[tuple]:
+    """Writes of both logs (each in its own order; authentik first), as signatures."""
+    out = []
+    for side, log in (("authentik", ak_log), ("salesforce", sf_log)):
+        out += [write_signature(side, e) for e in log if e["write"] and (include_faulted or answered(e))]
+    return out
+
+
+def faulted(log) -> list[dict]:
+    """Requests that a fault rule answered."""
+    return [entry for entry in log if not answered(entry)]
+
+
+def match_key(signature: tuple) -> tuple:
+    """What of a write a fault rule can match: authentik by method and path, Salesforce by operation only."""
+    return signature if signature[0] == "authentik" else signature[:2]
+
+
+# Fault rules that match one write, as the sandboxes can (see match_key).
+def rule_for(signature: tuple, **fault) -> tuple[str, dict]:
+    side = signature[0]
+    if side == "authentik":
+        _side, method, path = signature
+        pattern = "^" + re.escape(path).replace(re.escape("{id}"), "[^/]+") + "$"
+        return side, dict({"method": method, "path": pattern}, **fault)
+    return side, dict({"api": "soap", "operation": signature[1]}, **fault)
+
+
+def pass_through(signature: tuple, times: int) -> tuple[str, dict]:
+    """A rule that takes the next `times` matching writes and lets them through (a 1 ms delay, nothing else)."""
+    return rule_for(signature, delay=0.001, times=times)
+
+
+# --- states ----------------------------------------------------------------------------------------------------
+
+INT_REFS = {"provider": "providers", "backchannel_providers": "providers", "user": "users"}
+SECRET_FIELDS = {"consumer_secret", "key_data", "token", "consumerSecret"}
+VOLATILE = {"settings_writes", "counters", "switches", "faults", "security_settings"}
+
+
+def _name(obj: dict) -> str:
+    for key in ("slug", "username", "name", "fullName", "Username"):
+        if obj.get(key):
+            return str(obj[key])
+    return "?"
+
+
+def normalise(ak_state: dict, sf_state: dict, ak_url: str, sf_url: str) -> dict:
+    """Both states by names: ids replaced by the names of the objects they point to, secrets by whether they are
+    set, and what differs from one sandbox start to the next (ports, generated certificate, keys) by placeholders."""
+    labels = {}
+    for collection, objects in ak_state["objects"].items():
+        for obj in objects:
+            for key in ("pk", "uuid"):
+                if isinstance(obj.get(key), str):
+                    labels[obj[key]] = "@%s:%s" % (collection, _name(obj))
+    int_labels = {(collection, obj["pk"]): "@%s:%s" % (collection, _name(obj))
+                  for collection, objects in ak_state["objects"].items() for obj in objects
+                  if isinstance(obj.get("pk"), int)}
+
+    def label(value, collection=None):
+        if isinstance(value, list):
+            return [label(v, collection) for v in value]
+        if collection and isinstance(value, int):
+            return int_labels.get((collection, value), "@%s:?" % collection)
+        if isinstance(value, str) and value in labels:
+            return labels[value]
+        return value
+
+    def clean(obj, collection):
+        out = {}
+        for key, value in obj.items():
+            if key in SECRET_FIELDS:
+                out[key] = "<set>" if value else "<empty>"
+            elif key in ("pk", "uuid", "num_pk"):
+                continue
+            elif key in INT_REFS and collection in ("applications", "policy_bindings"):
+                out[key] = label(value, INT_REFS[key])
+            else:
+                out[key] = label(value)
+        return out
+
+    authentik = {}
+    for collection, objects in ak_state["objects"].items():
+        rows = [clean(obj, collection) for obj in objects]
+        authentik[collection] = sorted(rows, key=lambda row: json.dumps(row, sort_keys=True))
+    sync = {int_labels.get(("providers", int(pk)), pk): count for pk, count in ak_state.get("sync_count", {}).items()}
+    salesforce = {key: value for key, value in sf_state.items() if key not in VOLATILE}
+    salesforce["users"] = [{k: v for k, v in user.items() if not k.endswith("Date")} for user in sf_state["users"]]
+    normal = {"authentik": authentik, "scim_syncs": sync, "salesforce": salesforce}
+
+    text = json.dumps(normal, sort_keys=True)
+    replacements = {ak_url: "<authentik>", sf_url: "<salesforce>"}
+    for cert in ak_state["objects"].get("certificates", []):
+        body = "".join(line for line in cert.get("certificate_data", "").splitlines() if "-----" not in line)
+        if body:
+            replacements[body] = "<certificate %s>" % cert["name"]
+    for app in (sf_state.get("ecas") or {}).values():
+        generated = app.get("ExtlClntAppGlobalOauthSettings") or {}
+        for key, placeholder in (("consumerKey", "<consumer key>"), ("consumerSecret", "<consumer secret>")):
+            if generated.get(key):
+                replacements[generated[key]] = placeholder
+    for old, new in replacements.items():
+        text = text.replace(json.dumps(old)[1:-1], new)
+    normal = json.loads(text)
+    # PEM text left after the replacements (the certificates' own data) says nothing more: its name does.
+    for row in normal["authentik"].get("certificates", []):
+        row.pop("certificate_data", None)
+    return normal
+
+
+def duplicates(ak_state: dict, sf_state: dict) -> list[str]:
+    """Objects that exist more than once under the same name (bindings: the same subject on the same target)."""
+    found = []
+    for collection, objects in ak_state["objects"].items():
+        if collection == "policy_bindings":
+            keys = [(o["target"], o.get("group"), o.get("user"), o.get("policy")) for o in objects]
+        else:
+            keys = [(o.get("_kind"), _name(o)) for o in objects]
+        found += ["authentik %s %s x%d" % (collection, key, n) for key, n in Counter(keys).items() if n > 1]
+    for type_name, records in (sf_state.get("metadata") or {}).items():
+        names = [record.get("fullName") for record in records.values()]
+        found += ["salesforce %s %s x%d" % (type_name, key, n) for key, n in Counter(names).items() if n > 1]
+    names = [user["Username"].lower() for user in sf_state.get("users", [])]
+    found += ["salesforce User %s x%d" % (key, n) for key, n in Counter(names).items() if n > 1]
+    return found
+
+
+def state_difference(expected: dict, actual: dict) -> list[str]:
+    """Paths where two normalised states differ (at most 20), for assertion messages."""
+    out = []
+
+    def walk(a, b, path):
+        if len(out) >= 20:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                if key not in a or key not in b:
+                    out.append("%s/%s: %s" % (path, key, "missing" if key not in b else "unexpected"))
+                else:
+                    walk(a[key], b[key], "%s/%s" % (path, key))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for index, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, "%s[%d]" % (path, index))
+        elif a != b:
+            out.append("%s: expected %s, got %s" % (path, json.dumps(a)[:200], json.dumps(b)[:200]))
+
+    walk(expected, actual, "")
+    return out
+
+
+# --- the lab: sandboxes, scenarios, the record of every run ----------------------------------------------------
+
+SCENARIOS: dict[str, callable] = {}
+
+
+def scenario(name):
+    """Register a scenario: fn(lab, sandbox) -> outcome (any value); tests read it with lab.result(name)."""
+    def register(fn):
+        SCENARIOS[name] = fn
+        return fn
+    return register
+
+
+class Lab:
+    def __init__(self, directory: Path, workers: int):
+        self.dir = directory
+        self.workers = workers
+        self.sandboxes: list[Sandbox] = []
+        self.free: queue.Queue = queue.Queue()
+        self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.futures = {}
+        self.lock = threading.Lock()
+        self.runs: list[tuple[Run, Sandbox]] = []
+        self.labels = Counter()
+        self.started = time.monotonic()
+        self.timings = {}
+        self.markers: dict[str, str] = {}  # secret -> what it is; no run may show any of them
+
+    def add_marker(self, secret: str, what: str):
+        with self.lock:
+            self.markers[secret] = what
+
+    @staticmethod
+    def base_env() -> dict:
+        return {key: value for key, value in os.environ.items() if not CONNECTION_ENV.match(key)}
+
+    def start(self):
+        self.sandboxes = [Sandbox(self, self.dir / ("sandbox%d" % index)) for index in range(self.workers)]
+        with ThreadPoolExecutor(max_workers=self.workers) as starter:
+            list(starter.map(Sandbox.start, self.sandboxes))
+        for sandbox in self.sandboxes:
+            self.free.put(sandbox)
+
+    def stop(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for sandbox in self.sandboxes:
+            sandbox.stop()
+
+    def unique_label(self, label):
+        with self.lock:
+            self.labels[label] += 1
+            return label if self.labels[label] == 1 else "%s-%d" % (label, self.labels[label])
+
+    def record(self, run: Run, sandbox: Sandbox):
+        with self.lock:
+            self.runs.append((run, sandbox))
+
+    def submit(self, names):
+        for name in names:
+            if name not in self.futures:
+                self.futures[name] = self.pool.submit(self._run_scenario, name)
+
+    def _run_scenario(self, name):
+        sandbox = self.free.get()
+        started = time.monotonic()
+        try:
+            sandbox.disarm()
+            sandbox.reset()
+            return SCENARIOS[name](self, sandbox)
+        finally:
+            self.timings[name] = time.monotonic() - started
+            self.free.put(sandbox)
+
+    def result(self, name):
+        if name not in self.futures:
+            self.submit([name])
+        return self.futures[name].result()
+
+    def leaks(self, run: Run) -> list[str]:
+        """The secrets (or telling pieces of them) that a run's stdout, stderr or JSON records show."""
+        text = run.output
+        found = []
+        secrets = dict(self.markers)
+        secrets.update({secret: "secret made by Salesforce in the run" for secret in run.secrets})
+        for secret, what in secrets.items():
+            for piece in secret_pieces(secret):
+                if piece in text:
+                    found.append("%s (%s...)" % (what, piece[:6]))
+                    break
+        return found
+
+    def report(self) -> str:
+        """Durations of the scenarios and of every run, for the terminal summary."""
+        lines = ["reliability: %d role runs on %d sandbox sets in %.0fs" % (
+            len(self.runs), self.workers, time.monotonic() - self.started)]
+        for name, seconds in sorted(self.timings.items(), key=lambda item: -item[1]):
+            lines.append("  %-28s %6.1fs" % (name, seconds))
+        total = sum(run.seconds for run, _sandbox in self.runs)
+        lines.append("  sum of run times %.0fs; runs: %s" % (total, ", ".join(
+            "%s %.0fs" % (run.label, run.seconds) for run, _sandbox in sorted(self.runs, key=lambda r: -r[0].seconds))))
+        return "\n".join(lines)
+
+    def wait_all(self):
+        for future in list(self.futures.values()):
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 - reported by the test that reads that scenario
+                pass
