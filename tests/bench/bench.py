@@ -228,8 +228,8 @@ def revision():
                               check=False).stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" with uncommitted changes to plugins/ or roles/" if git("status", "--porcelain", "--",
-                                                                                "plugins", "roles") else "")
+    dirty = git("status", "--porcelain", "--", "plugins", "roles")
+    return commit + (" with uncommitted changes to plugins/ or roles/" if dirty else "")
 
 
 def median(runs, key="wall"):
