@@ -228,8 +228,10 @@ bad-inputs: $(VENV_STAMP) $(SANDBOX_STAMPS) collection
 	echo "<== bad-inputs: ok in $${SECONDS}s"
 
 # Not part of `make test`. A build copy and sandboxes of its own (.build/bench), so that it neither disturbs nor is
-# disturbed by the other stages; matplotlib, for the chart, is installed here only.
+# disturbed by the other stages; matplotlib, for the chart, is installed here only. BENCH_ARGS: more options of
+# tests/bench/bench.py, e.g. BENCH_ARGS="--repeat 1 --scale 1,10 --docs /tmp/bench" for a quick look.
 BENCH_BUILD := $(BUILD)/bench
+BENCH_ARGS  ?=
 bench: $(VENV_STAMP) $(SANDBOX_STAMPS)
 	@echo "==> bench: tests/bench -> docs/benchmarks.md"
 	SECONDS=0
@@ -237,7 +239,7 @@ bench: $(VENV_STAMP) $(SANDBOX_STAMPS)
 	$(MAKE) --no-print-directory collection BUILD=$(BENCH_BUILD)
 	trap '$(VENV_BIN)/python tests/sandbox/launch.py stop --dir $(CURDIR)/$(BENCH_BUILD)/sandbox > /dev/null' EXIT
 	$(SANDBOX_PYTHONS) $(VENV_BIN)/python tests/bench/bench.py --collections $(BENCH_BUILD) \
-		--sandbox-dir $(CURDIR)/$(BENCH_BUILD)/sandbox --docs docs
+		--sandbox-dir $(CURDIR)/$(BENCH_BUILD)/sandbox --docs docs $(BENCH_ARGS)
 	echo "<== bench: ok in $${SECONDS}s"
 
 # --- demo ------------------------------------------------------------------------------------------------------
