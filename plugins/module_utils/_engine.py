@@ -13,9 +13,9 @@ the verbs find / create / update / delete / reread; module-specific quirks are h
 
 from __future__ import annotations
 
-import os
+import re
 import traceback
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -33,34 +33,116 @@ class EngineError(Exception):
         self.details = {k: v for k, v in details.items() if v is not None}
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
+_SALESFORCE_API_NAME = re.compile(r"^[A-Za-z](?!.*__)[A-Za-z0-9_]*(?<!_)$")
+_SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+_PK = re.compile(r"^(?:[0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
+
+
 def check_http_url(value, option):
     """Refuse anything but an absolute http(s) URL with a host, before any request is sent."""
     if value in (None, ""):
         return
     try:
         parts = urlsplit(value)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(
+            char.isspace() or not char.isprintable() for char in value)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
+    except (ValueError, TypeError, AttributeError):
         valid = False
     if not valid:
         raise EngineError("%s must be an absolute http(s) URL, got %r." % (option, value))
 
 
-def connection_problem(params):
-    """What is wrong with the connection options timeout and ca_path, in a sentence, or None.
+def check_slug(value, option):
+    """authentik slugs: letters, digits, '-' and '_' (what its SlugField accepts)."""
+    if not isinstance(value, str) or not _SLUG.match(value):
+        raise EngineError("%s must be a slug (letters, digits, '-' and '_' only), got %r." % (option, value))
 
-    Checked before the first request: a timeout below 1 second or an unreadable CA file would otherwise only
-    surface as a low-level error of the HTTP library.
+
+def check_api_name(value, option):
+    """Salesforce API (developer) names: a letter first, letters, digits and single underscores, 80 at most."""
+    if not isinstance(value, str) or not _SALESFORCE_API_NAME.match(value) or len(value) > 80:
+        raise EngineError(
+            "%s %r is not a valid API name: up to 80 letters, digits and underscores, starting with a letter, "
+            "without two underscores in a row or one at the end (the label may contain anything)." % (option, value))
+
+
+def check_salesforce_id(value, option):
+    if not isinstance(value, str) or not _SALESFORCE_ID.match(value):
+        raise EngineError("%s must be a Salesforce record id (15 or 18 letters and digits), got %r." % (option, value))
+
+
+def check_identifier(value, option):
+    """A name looked up by a query: any printable text, without control characters or surrounding whitespace."""
+    if not isinstance(value, str) or not value.strip():
+        raise EngineError("%s must not be empty." % option)
+    if value != value.strip() or not value.isprintable():
+        raise EngineError("%s %r has leading or trailing whitespace or control characters; give the name exactly "
+                          "as the server shows it." % (option, value))
+
+
+# The per-option checks a Field may name (Field(check="slug")), or any function (value, option).
+CHECKS = {"slug": check_slug, "api_name": check_api_name, "http_url": check_http_url,
+          "salesforce_id": check_salesforce_id, "identifier": check_identifier}
+
+
+def path_segment(value, what="id"):
+    """A value that goes into a URL path, checked and quoted as one segment: it can never change the target.
+
+    Values of the user are checked by their option's Field check before any request; this refuses what a server
+    answered (a pk or slug of another shape) or what slipped past, and quotes it.
     """
-    timeout = params.get("timeout")
-    if timeout is not None and timeout < 1:
-        return "timeout must be at least 1 second, got %s." % timeout
-    ca_path = params.get("ca_path")
-    if ca_path and params.get("validate_certs") is not False and not os.access(ca_path, os.R_OK):
-        return ("ca_path %s cannot be read: give the PEM file of the CA that signed the server's certificate."
-                % ca_path)
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not (_SLUG.match(text) or _PK.match(text)):
+        raise EngineError("Refusing to use %r as the %s in a URL path: an identifier may hold only letters, digits, "
+                          "'-' and '_'." % (value, what))
+    return quote(text, safe="")
+
+
+def control_character_problem(params, spec, prefix=""):
+    """The first string option holding a NUL or other control character (tab and newlines are text), or None."""
+    for name, option in spec.items():
+        value = params.get(name) if isinstance(params, dict) else None
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, str) and _CONTROL.search(item):
+                return "%s%s contains a control character (such as NUL); remove it." % (prefix, name)
+            if isinstance(item, dict) and option.get("options"):
+                found = control_character_problem(item, option["options"], prefix + name + ".")
+                if found:
+                    return found
     return None
+
+
+class SafeModule(AnsibleModule):
+    """AnsibleModule whose every message, warning and returned value passes through one Scrubber.
+
+    Ansible masks a no_log value only as it was given; the scrubber also finds it stripped, escaped or
+    URL-encoded, inside URLs' user:password@, and secrets learnt during the run (`add_secret`).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from ansible_collections.sso.authentik.plugins.module_utils._http import Scrubber
+
+        self.scrubber = Scrubber(self.no_log_values)
+        problem = control_character_problem(self.params, self.argument_spec)
+        if problem:
+            self.fail_json(msg=problem)
+
+    def add_secret(self, value):
+        return self.scrubber.add(value)
+
+    def warn(self, warning):
+        super().warn(self.scrubber.text(warning))
+
+    def exit_json(self, **kwargs):
+        super().exit_json(**self.scrubber.value(kwargs))
+
+    def fail_json(self, msg, **kwargs):
+        super().fail_json(msg=self.scrubber.text(msg), **self.scrubber.value(kwargs))
 
 
 class Ref:
@@ -96,12 +178,15 @@ class Field:
     values: {option value: API value} where the API spells a choice differently.
     secret: write-only, never compared, returned or shown; sent on create, and on update only with
     update_secrets=always. create_only: never updated; a difference is reported as a warning.
+    check: a name in CHECKS ("slug", "api_name", "http_url", ...) or a function (value, option) raising
+    EngineError; run on every given value (each element of a list) before any request.
     """
 
     def __init__(self, option, api=None, type="str", elements=None, choices=None, default=None, required=False,
                  ref=None, values=None, compare=None, read=None, renamed=None, secret=False, create_only=False,
-                 aliases=None, no_log=None, display=None):
+                 aliases=None, no_log=None, display=None, check=None):
         self.option = option
+        self.check = CHECKS[check] if isinstance(check, str) else check
         self.api = api or option
         self.type = type
         self.elements = elements
@@ -118,6 +203,13 @@ class Field:
         self.aliases = aliases
         self.no_log = no_log
         self.display = display
+
+    def validate(self, value):
+        if self.check is None or value is None:
+            return
+        for item in value if isinstance(value, list) else [value]:
+            if not (item == "" and self.ref is not None):  # an empty string unsets a reference
+                self.check(item, self.option)
 
     def argument_spec(self):
         spec = dict(type=self.type)
@@ -257,7 +349,7 @@ class Resource:
         return spec
 
     def run(self):
-        self.module = AnsibleModule(
+        self.module = SafeModule(
             argument_spec=self.argument_spec(),
             supports_check_mode=True,
             mutually_exclusive=list(self.mutually_exclusive),
@@ -271,8 +363,11 @@ class Resource:
                 self.module.fail_json(msg=missing_required_lib(library), exception=error)
         self.params = self.module.params
         try:
+            for field in self.fields:
+                field.validate(self.params.get(field.option))
             self.validate()
             self.client = self.connect()
+            self.warnings.extend(getattr(self.client, "warnings", ()))
             result = self.reconcile()
         except EngineError as exc:
             self.module.fail_json(msg=exc.msg, **exc.details)
