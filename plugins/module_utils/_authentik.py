@@ -1,38 +1,42 @@
 # -*- coding: utf-8 -*-
 # Copyright: sso.authentik contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""HTTP client for the authentik REST API (/api/v3/), shared by every authentik module."""
+"""HTTP client for the authentik REST API (/api/v3/), shared by every authentik module.
+
+Retries, redirects, TLS and secret scrubbing are the shared layer's (`_http.Http`); this file states authentik's
+retry policy, turns its answers into sentences and checks that each answer has the shape it should.
+"""
 
 from __future__ import annotations
 
-import random
-import re
 import time
-import traceback
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 from ansible_collections.sso.authentik.plugins.module_utils._engine import (
     EngineError,
     Resource,
     check_http_url,
+    path_segment,
+)
+from ansible_collections.sso.authentik.plugins.module_utils._http import (
+    MAYBE_APPLIED,
+    REQUESTS_IMPORT_ERROR,
+    RETRY,
+    Backoff,
+    Http,
+    HttpError,
+    Scrubber,
+    WriteOutcomeUnknown,
+    clean_token,
+    cleartext_warning,
     connection_problem,
+    error_page_words,
 )
 
-try:
-    import requests
-
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - reported by the module through missing_required_lib
-    requests = None
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+__all__ = ["REQUESTS_IMPORT_ERROR", "WriteOutcomeUnknown"]  # re-exported for the modules and tests
 
 USER_AGENT = "sso.authentik-ansible/0.1.0"
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-# Statuses worth another try: the server is busy or a proxy could not reach it.
-TRANSIENT_STATUSES = (429, 502, 503, 504)
-# Statuses that prove a POST was not processed, so it may be repeated as it is.
-POST_NOT_PROCESSED = (429, 503)
-MAX_RETRY_AFTER = 60
 
 
 def authentik_argument_spec():
@@ -47,17 +51,22 @@ def authentik_argument_spec():
     )
 
 
-class AuthentikError(EngineError):
+class AuthentikError(HttpError):
     """A failed API call, in one sentence; `status` and `body` go into the module result."""
 
-    def __init__(self, msg, status=None, body=None):
-        super().__init__(msg, status=status, body=body)
-        self.status = status
-        self.body = body
+    def __init__(self, msg, status=None, body=None, code=None):
+        super().__init__(msg, status=status, code=code, body=body)
+        if body is not None:
+            self.details["body"] = body
 
 
-class WriteOutcomeUnknown(AuthentikError):
-    """A POST whose answer was lost: the object may or may not exist now. Look it up before trying again."""
+def authentik_policy(response, idempotent):
+    """429 and 503: not processed, repeat it; 502 and 504 (a proxy lost the answer): it may have been applied."""
+    if response.status_code in (429, 503):
+        return RETRY
+    if response.status_code in (502, 504):
+        return MAYBE_APPLIED
+    return None
 
 
 def parse_version(text):
@@ -112,24 +121,40 @@ def describe_error_body(body):
 class AuthentikClient:
     """Bearer-token session over /api/v3/ with bounded retries, pagination, exact lookups and a per-run cache."""
 
-    def __init__(self, url, token, validate_certs=True, ca_path=None, timeout=30, retries=4, sleep=time.sleep):
+    def __init__(self, url, token, validate_certs=True, ca_path=None, timeout=30, retries=4, sleep=time.sleep,
+                 scrubber=None, session=None):
         check_http_url(url, "url")
+        parts = urlsplit(url)
+        if parts.query or parts.fragment or url.rstrip("/").endswith("?") or "#" in url:
+            raise AuthentikError("url must be the authentik server's address without a query or fragment, got %r."
+                                 % Scrubber().text(url))
+        if "@" in parts.netloc:
+            raise AuthentikError("url must not hold a user name or password (%s); the token authenticates."
+                                 % Scrubber().text(url))
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
+        self.scrubber.add(token)
+        token = clean_token(token, "token")
+        self.scrubber.add(token)
         self.url = url.rstrip("/")
         self.base = self.url + "/api/v3"
-        self.timeout = timeout
-        self.retries = max(0, retries)
-        self._sleep = sleep
-        self.session = requests.Session()
+        self.warnings = []
+        warning = cleartext_warning(self.url, "url", ["token"])
+        if warning:
+            self.warnings.append(warning)
+        self.http = Http("authentik", "url", validate_certs=validate_certs, ca_path=ca_path, timeout=timeout,
+                         retries=retries, backoff=Backoff(0.25, 8.0, sleep=sleep), session=session,
+                         scrubber=self.scrubber)
+        self.sleep = sleep
+        self.session = self.http.session
         self.session.headers.update(
             {"Authorization": "Bearer %s" % token, "Accept": "application/json", "User-Agent": USER_AGENT}
         )
-        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         self._version = None
         self._ref_cache = {}
         self.requests_sent = []
 
     @classmethod
-    def from_params(cls, params):
+    def from_params(cls, params, scrubber=None):
         problem = connection_problem(params)
         if problem:
             raise AuthentikError(problem)
@@ -140,71 +165,48 @@ class AuthentikClient:
             ca_path=params.get("ca_path"),
             timeout=params["timeout"],
             retries=params["retries"],
+            scrubber=scrubber,
         )
 
     # -- transport ---------------------------------------------------------------------------------------
 
-    def request(self, method, path, params=None, json=None, not_found_ok=False, raw=False):
-        """Send one API call; returns the decoded JSON (or text with raw=True), None for 204 or an allowed 404."""
+    def request(self, method, path, params=None, json=None, not_found_ok=False):
+        """Send one API call; returns the decoded JSON, None for 204 or an allowed 404.
+
+        Only POST may create something twice, so only a POST whose answer was lost is a WriteOutcomeUnknown;
+        PATCH, DELETE and GET are repeated.
+        """
         url = self.base + path
         what = "%s %s" % (method, "/api/v3" + path)
-        attempt = 0
-        while True:
-            self.requests_sent.append((method, path))
-            try:
-                # verify per request: requests lets REQUESTS_CA_BUNDLE override the session's verify (the CA
-                # of ca_path, or validate_certs false) but never a request's own.
-                resp = self.session.request(method, url, params=params, json=json, timeout=self.timeout,
-                                            verify=self.session.verify)
-            except requests.exceptions.SSLError as exc:
-                raise AuthentikError(
-                    "%s: TLS verification of %s failed (%s). Give the CA bundle with ca_path, or set "
-                    "validate_certs to false for a test server." % (what, self.url, _short(exc))
-                )
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                # A POST that may have reached the server must not be repeated blindly: the caller looks up first.
-                reached = not isinstance(exc, requests.exceptions.ConnectTimeout) and not _refused(exc)
-                if method == "POST" and reached:
-                    raise WriteOutcomeUnknown("%s: no answer from %s (%s)" % (what, self.url, _short(exc)))
-                if attempt >= self.retries:
-                    raise AuthentikError(
-                        "%s: cannot reach authentik at %s after %d attempt(s): %s"
-                        % (what, self.url, attempt + 1, _short(exc))
-                    )
-                attempt += 1
-                self._sleep(_backoff(attempt, None))
-                continue
-
-            if resp.status_code in TRANSIENT_STATUSES:
-                if method == "POST" and resp.status_code not in POST_NOT_PROCESSED:
-                    raise WriteOutcomeUnknown("%s: HTTP %d from %s" % (what, resp.status_code, self.url))
-                if attempt < self.retries:
-                    attempt += 1
-                    self._sleep(_backoff(attempt, resp.headers.get("Retry-After")))
-                    continue
-            if resp.status_code == 404 and not_found_ok:
-                return None
-            if resp.status_code >= 400:
-                raise self._error(what, resp, attempt)
-            if resp.status_code == 204 or not resp.content:
-                return None
-            if raw:
-                return resp.text
-            try:
-                return resp.json()
-            except ValueError:
-                raise AuthentikError(
-                    "%s: HTTP %d but the answer is not JSON (is %s really an authentik server?)"
-                    % (what, resp.status_code, self.url),
-                    status=resp.status_code,
-                )
+        self.requests_sent.append((method, path))
+        try:
+            resp = self.http.send(method, url, what, idempotent=method != "POST", policy=authentik_policy,
+                                  params=params, json=json)
+        except WriteOutcomeUnknown:
+            raise
+        except HttpError as exc:
+            raise AuthentikError(self.scrubber.text(exc.msg), status=exc.status)
+        attempt = getattr(resp, "attempts", 1) - 1
+        if resp.status_code == 404 and not_found_ok:
+            return None
+        if resp.status_code >= 400:
+            raise self._error(what, resp, attempt)
+        if resp.status_code == 204 or not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise AuthentikError(
+                "%s: HTTP %d but the answer is not JSON (is %s really an authentik server?)"
+                % (what, resp.status_code, self.url),
+                status=resp.status_code,
+            )
 
     def _error(self, what, resp, attempt):
         try:
             body = resp.json()
         except ValueError:
-            # Proxies and error pages answer in HTML: keep the words, not the markup.
-            body = " ".join(re.sub(r"<[^>]+>", " ", resp.text).split())[:300]
+            body = error_page_words(resp.text)  # proxies and error pages answer in HTML: the words, not the markup
         detail = describe_error_body(body)
         status = resp.status_code
         if status == 403:
@@ -220,11 +222,29 @@ class AuthentikClient:
     def get(self, path, params=None, not_found_ok=False):
         return self.request("GET", path, params=params, not_found_ok=not_found_ok)
 
+    def get_object(self, path, params=None, not_found_ok=False, keys=()):
+        """GET of one object: a dict with `keys`, else a sentence (never a KeyError further on)."""
+        data = self.get(path, params=params, not_found_ok=not_found_ok)
+        if data is None and not_found_ok:
+            return None
+        return self.expect_object(data, "GET /api/v3" + path, keys)
+
+    @staticmethod
+    def expect_object(data, what, keys=()):
+        if not isinstance(data, dict):
+            raise AuthentikError("%s: the answer is %s where an object was expected; is url an authentik server?"
+                                 % (what, _kind(data)))
+        missing = [key for key in keys if key not in data]
+        if missing:
+            raise AuthentikError("%s: the answer has no %s; is url an authentik server of a supported version?"
+                                 % (what, ", ".join(repr(key) for key in missing)))
+        return data
+
     def post(self, path, body):
-        return self.request("POST", path, json=body)
+        return self.expect_object(self.request("POST", path, json=body), "POST /api/v3" + path)
 
     def patch(self, path, body):
-        return self.request("PATCH", path, json=body)
+        return self.expect_object(self.request("PATCH", path, json=body), "PATCH /api/v3" + path)
 
     def delete(self, path):
         return self.request("DELETE", path, not_found_ok=True)
@@ -236,13 +256,22 @@ class AuthentikClient:
         query = dict(params or {})
         query["page_size"] = 100
         page, results = 1, []
+        what = "GET /api/v3" + path
         while True:
             query["page"] = page
-            data = self.get(path, params=query)
-            results.extend(data.get("results", []))
-            page = (data.get("pagination") or {}).get("next") or 0
-            if not page:
+            data = self.expect_object(self.get(path, params=query), what, ("results",))
+            rows = data["results"]
+            if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+                raise AuthentikError("%s: 'results' is not a list of objects; is url an authentik server?" % what)
+            results.extend(rows)
+            pagination = data.get("pagination") or {}
+            following = pagination.get("next") if isinstance(pagination, dict) else None
+            if not following:
                 return results
+            if not isinstance(following, int) or isinstance(following, bool) or following <= page:
+                raise AuthentikError("%s: pagination.next is %r after page %d, not a later page number."
+                                     % (what, following, page))
+            page = following
 
     def find(self, path, filters, what, match=None):
         """The one object matching exact filters, or None; more than one is an error, never a guess.
@@ -264,9 +293,12 @@ class AuthentikClient:
         cache_key = (ref.path, value)
         if cache_key not in self._ref_cache:
             if ref.item:
-                obj = self.get("%s%s/" % (ref.path, value), not_found_ok=True)
+                obj = self.get_object("%s%s/" % (ref.path, path_segment(value, ref.what)), not_found_ok=True)
             else:
                 obj = self.find(ref.path, ref.filters(value), ref.what, match=ref.match(value))
+            if obj is not None and ref.id_field not in obj:
+                raise AuthentikError("%s %r: the answer has no %r; is url an authentik server of a supported "
+                                     "version?" % (ref.what, value, ref.id_field))
             self._ref_cache[cache_key] = None if obj is None else obj[ref.id_field]
         return self._ref_cache[cache_key]
 
@@ -281,11 +313,19 @@ class AuthentikClient:
     def version(self):
         """The server's version as a tuple, read once per run from /admin/version/."""
         if self._version is None:
-            data = self.get("/admin/version/")
-            self._version = parse_version(data.get("version_current", ""))
+            data = self.get_object("/admin/version/")
+            self._version = parse_version(data.get("version_current") or "")
             if not self._version:
-                raise AuthentikError("GET /api/v3/admin/version/ did not report a version: %r" % (data,))
+                raise AuthentikError("GET /api/v3/admin/version/ did not report a version (version_current is %r)"
+                                     % (data.get("version_current"),))
         return self._version
+
+
+def _kind(data):
+    if data is None:
+        return "empty"
+    return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(data), "a %s" % type(data).__name__)
 
 
 def _matches(obj, filters):
@@ -300,32 +340,13 @@ def _describe(filters):
     return ", ".join("%s=%r" % item for item in sorted(filters.items()))
 
 
-def _backoff(attempt, retry_after):
-    """Seconds to wait before retry `attempt` (1-based): Retry-After when given, else exponential with jitter."""
-    if retry_after:
-        try:
-            return min(float(retry_after), MAX_RETRY_AFTER)
-        except ValueError:
-            pass
-    return min(8.0, 0.25 * (2 ** (attempt - 1))) * (0.5 + random.random() / 2)
-
-
-def _refused(exc):
-    text = str(exc)
-    return "Connection refused" in text or "NewConnectionError" in text or "Name or service not known" in text
-
-
-# What is worth saying of a requests error: "Connection refused", "Read timed out", not its whole chain.
-_ERROR_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")]+)|(Read timed out|Connection aborted|RemoteDisconnected\([^)]*\)"
-                           r"|certificate verify failed[^'\")]*)")
-
-
-def _short(exc):
-    text = str(exc)
-    reason = _ERROR_REASON.search(text)
-    if reason:
-        return (reason.group(1) or reason.group(2)).strip()
-    return text if len(text) < 240 else text[:240] + "..."
+def trimmed(value):
+    """What authentik stores of a text value: DRF's CharField strips leading and trailing whitespace."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [trimmed(item) for item in value]
+    return value
 
 
 class AuthentikResource(Resource):
@@ -341,7 +362,7 @@ class AuthentikResource(Resource):
         return authentik_argument_spec()
 
     def connect(self):
-        return AuthentikClient.from_params(self.params)
+        return AuthentikClient.from_params(self.params, scrubber=getattr(self.module, "scrubber", None))
 
     @property
     def version(self):
@@ -349,13 +370,21 @@ class AuthentikResource(Resource):
             return self.client.version
         return None
 
+    def desired(self):
+        # Compare with what the server will store: trimmed text (a rerun must not write the same value again).
+        desired = super().desired()
+        return {field: value if field.secret or field.type not in ("str", "list") else trimmed(value)
+                for field, value in desired.items()}
+
     def item_path(self, obj):
-        return "%s%s/" % (self.path, obj[self.item_field])
+        if not isinstance(obj, dict):
+            raise AuthentikError("%s: the server answered %s where the object was expected." % (self.what, _kind(obj)))
+        return "%s%s/" % (self.path, path_segment(obj.get(self.item_field), "%s %s" % (self.what, self.item_field)))
 
     def find(self):
         value = self.params[self.key]
         if self.item_lookup:
-            return self.client.get("%s%s/" % (self.path, value), not_found_ok=True)
+            return self.client.get_object("%s%s/" % (self.path, path_segment(value, self.key)), not_found_ok=True)
         return self.client.find(self.path, {self.key_filter or self.key: value}, self.what)
 
     def create(self, payload):
@@ -373,7 +402,7 @@ class AuthentikResource(Resource):
         self.client.delete(self.item_path(current))
 
     def reread(self, obj):
-        return self.client.get(self.item_path(obj))
+        return self.client.get_object(self.item_path(obj))
 
     def is_conflict(self, error):
         body = getattr(error, "body", None)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import base64
 import datetime
+import re
 import traceback
 
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
 
 try:
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
 
     CRYPTOGRAPHY_IMPORT_ERROR = None
@@ -20,10 +22,43 @@ except ImportError:  # pragma: no cover - reported by the module through missing
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
 
+_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
+
+
+def pem_labels(pem):
+    """The labels of a PEM text's blocks, in order: ['CERTIFICATE', 'PRIVATE KEY', ...]."""
+    return _BLOCK.findall(pem) if isinstance(pem, str) else []
+
+
+def is_private_key_label(label):
+    return "PRIVATE KEY" in label
+
+
+def check_not_swapped(certificate, key, cert_option="certificate", key_option="private_key"):
+    """A certificate option holding a key and a key option holding a certificate were swapped: say so, quoting
+    neither."""
+    if any(is_private_key_label(label) for label in pem_labels(certificate)) and \
+            "CERTIFICATE" in pem_labels(key):
+        raise EngineError("%s and %s are swapped: %s holds a private key and %s a certificate. Nothing was sent."
+                          % (cert_option, key_option, cert_option, key_option))
+
+
 def load_certificate(pem, option="certificate"):
-    """The x509 certificate in a PEM text; a clear error naming the option otherwise."""
-    if not isinstance(pem, str) or "-----BEGIN CERTIFICATE-----" not in pem:
+    """The x509 certificate in a PEM text; a clear error naming the option otherwise.
+
+    Only CERTIFICATE blocks are accepted (a chain is fine): a private key pasted into a certificate option is
+    refused, never echoed, and never sent or stored as certificate data.
+    """
+    labels = pem_labels(pem)
+    if any(is_private_key_label(label) for label in labels):
+        raise EngineError("%s holds a private key (a '-----BEGIN ... PRIVATE KEY-----' block); give only the "
+                          "certificate there, and the key in its own option. Nothing was sent." % option)
+    if not isinstance(pem, str) or "CERTIFICATE" not in labels:
         raise EngineError("%s is not a PEM certificate (expected a '-----BEGIN CERTIFICATE-----' block)." % option)
+    others = sorted({label for label in labels if label != "CERTIFICATE"})
+    if others:
+        raise EngineError("%s holds a %s block besides the certificate; give only PEM certificates."
+                          % (option, others[0]))
     try:
         return x509.load_pem_x509_certificate(pem.strip().encode())
     except ValueError as exc:
@@ -31,14 +66,19 @@ def load_certificate(pem, option="certificate"):
 
 
 def load_private_key(pem, option="private_key"):
-    if not isinstance(pem, str) or "PRIVATE KEY-----" not in pem:
+    """The private key of a PEM text holding that key alone. Messages never quote the text or the parser's
+    words about it."""
+    labels = pem_labels(pem)
+    if not isinstance(pem, str) or not any(is_private_key_label(label) for label in labels):
         raise EngineError("%s is not a PEM private key (expected a '-----BEGIN ... PRIVATE KEY-----' block)." % option)
+    if len(labels) != 1:
+        raise EngineError("%s holds %d PEM blocks; give the private key alone." % (option, len(labels)))
     try:
         return serialization.load_pem_private_key(pem.strip().encode(), password=None)
     except TypeError:
         raise EngineError("%s is encrypted; give the key without a passphrase." % option)
-    except ValueError as exc:
-        raise EngineError("%s is not a valid PEM private key: %s" % (option, exc))
+    except (ValueError, UnsupportedAlgorithm):
+        raise EngineError("%s is not a valid PEM private key (its content cannot be read as a key)." % option)
 
 
 def public_bytes(key):
