@@ -435,7 +435,7 @@ class Resource:
         else:
             self.update(current, payload)
             obj = self.reread(current)
-            self.verify(obj, payload)
+            self.verify(obj, payload, current)
         return self._result(True, obj, before, self._masked(self.display(obj, shown), changes))
 
     def desired(self):
@@ -473,16 +473,27 @@ class Resource:
     def _payload(self, values):
         return {field.api_name(self.version): value for field, value in values.items()}
 
-    def verify(self, obj, payload):
-        """authentik drops unknown fields silently: check that the server kept what was sent."""
+    def verify(self, obj, payload, before=None):
+        """authentik drops unknown fields silently: check that the server kept what was sent.
+
+        Dropped (nothing stored, or the value of before the write kept) says the server may not support the
+        field; a different value stored means the server normalised it, and the message shows what it keeps.
+        """
         for field in self.fields:
             name = field.api_name(self.version)
             if field.secret or field.create_only or name not in payload:
                 continue
-            if not field.equal(self.read(obj, field), payload[name]):
+            stored = self.read(obj, field)
+            if field.equal(stored, payload[name]):
+                continue
+            previous = self.read(before, field) if before is not None else None
+            if stored in (None, "", [], {}) or (before is not None and field.equal(stored, previous)):
                 raise EngineError(
                     "The server accepted %s but did not store it (sent %r, it has %r); this server version may "
-                    "not support it." % (field.option, payload[name], self.read(obj, field)))
+                    "not support it." % (field.option, payload[name], stored))
+            raise EngineError(
+                "The server stored %s differently: %r (sent %r); give the value as the server stores it, so that "
+                "a rerun does not change it again." % (field.option, stored, payload[name]))
 
     def _predict(self, current, payload):
         predicted = dict(current)

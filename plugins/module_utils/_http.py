@@ -65,8 +65,10 @@ def secret_forms(secret):
     """Every spelling in which a secret can end up in a message: raw, stripped, escaped, URL-encoded, lines."""
     if not isinstance(secret, str) or not secret:
         return set()
-    forms = {secret, secret.strip(), repr(secret)[1:-1], quote(secret, safe=""), quote_plus(secret),
-             secret.encode("unicode_escape").decode("ascii")}
+    forms = set()
+    for spelling in {secret, secret.strip()}:  # a trailing newline is dropped before use: both are seen
+        forms.update({spelling, repr(spelling)[1:-1], quote(spelling, safe=""), quote_plus(spelling),
+                      spelling.encode("unicode_escape").decode("ascii")})
     forms.update(line.strip() for line in secret.splitlines())  # a PEM or a multi-line value, line by line
     return {form for form in forms if len(form) >= 4}
 
@@ -349,7 +351,7 @@ class Http:
                 raise HttpError("%s: cannot reach %s at %s after %d attempt(s): %s."
                                 % (what, self.name, _origin_text(url), attempt + 1, reason))
 
-            if response.is_redirect or response.status_code in (301, 302, 303, 307, 308):
+            if response.status_code in (301, 302, 303, 307, 308):  # is_redirect needs a Location
                 url, kwargs = self._redirect(url, start, response, what, follow_redirects, kwargs)
                 hops += 1
                 if hops > MAX_REDIRECTS:

@@ -17,7 +17,10 @@ description:
   - Providers are given by name. A provider serves at most one application.
 options:
   slug:
-    description: Slug of the application; identifies it and forms its URLs (letters, digits, C(-) and C(_)).
+    description:
+      - Slug of the application; identifies it and forms its URLs (letters, digits, C(-) and C(_); checked before
+        any request). authentik reserves C(authorize), C(token), C(device), C(userinfo), C(introspect) and
+        C(revoke).
     type: str
     required: true
   name:
@@ -38,7 +41,9 @@ options:
     type: str
     choices: [all, any]
   launch_url:
-    description: URL that the user dashboard opens. An empty string uses the provider's.
+    description:
+      - URL that the user dashboard opens, an absolute http(s) URL, or C(blank://blank) to hide the application
+        from the dashboard. An empty string uses the provider's.
     type: str
   description:
     description: Description shown to users.
@@ -83,13 +88,29 @@ application:
     launch_url: https://company.my.salesforce.com
 """
 
-import re
-
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikResource
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field, Ref
+from ansible_collections.sso.authentik.plugins.module_utils._engine import (
+    EngineError,
+    Field,
+    Ref,
+    check_http_url,
+    check_slug,
+)
 
 PROVIDERS = Ref("/providers/all/", "provider", search=True)  # no exact name filter on this endpoint
-SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+HIDDEN = "blank://blank"  # authentik's launch URL for an application hidden from the user's library
+RESERVED_SLUGS = ("authorize", "token", "device", "userinfo", "introspect", "revoke")  # Application.reserved_slugs
+
+
+def check_application_slug(value, option):
+    check_slug(value, option)
+    if value in RESERVED_SLUGS:
+        raise EngineError("%s %r is reserved by authentik; choose another slug." % (option, value))
+
+
+def check_launch_url(value, option):
+    if value != HIDDEN:
+        check_http_url(value, option)
 
 
 class Application(AuthentikResource):
@@ -100,22 +121,18 @@ class Application(AuthentikResource):
     item_field = "slug"
     result_key = "application"
     fields = (
-        Field("slug", required=True),
-        Field("name"),
-        Field("provider", ref=PROVIDERS),
-        Field("backchannel_providers", type="list", elements="str", ref=PROVIDERS),
+        Field("slug", required=True, check=check_application_slug),
+        Field("name", check="identifier"),
+        Field("provider", ref=PROVIDERS, check="identifier"),
+        Field("backchannel_providers", type="list", elements="str", ref=PROVIDERS, check="identifier"),
         Field("group"),
         Field("policy_engine_mode", choices=["all", "any"]),
-        Field("launch_url", api="meta_launch_url"),
+        Field("launch_url", api="meta_launch_url", check=check_launch_url),
         Field("description", api="meta_description"),
         Field("publisher", api="meta_publisher"),
         Field("open_in_new_tab", type="bool"),
     )
     required_on_create = ("name",)
-
-    def validate(self):
-        if not SLUG.match(self.params["slug"]):
-            raise EngineError("slug %r may contain only letters, digits, '-' and '_'." % self.params["slug"])
 
 
 def main():

@@ -19,7 +19,7 @@ description:
     differ are refused rather than guessed between.
 options:
   application:
-    description: Slug of the application.
+    description: Slug of the application (letters, digits, C(-) and C(_); checked before any request).
     type: str
     required: true
   group:
@@ -92,10 +92,10 @@ class ApplicationBinding(AuthentikResource):
     key = "application"
     result_key = "binding"
     fields = (
-        Field("application", api="target", ref=APPLICATIONS, required=True),
-        Field("group", ref=SUBJECTS["group"]),
-        Field("user", ref=SUBJECTS["user"]),
-        Field("policy", ref=SUBJECTS["policy"]),
+        Field("application", api="target", ref=APPLICATIONS, required=True, check="slug"),
+        Field("group", ref=SUBJECTS["group"], check="identifier"),
+        Field("user", ref=SUBJECTS["user"], check="identifier"),
+        Field("policy", ref=SUBJECTS["policy"], check="identifier"),
         Field("order", type="int"),
         Field("negate", type="bool"),
         Field("enabled", type="bool"),

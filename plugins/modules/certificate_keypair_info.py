@@ -95,14 +95,20 @@ dest:
 import os
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.sso.authentik.plugins.module_utils import _crypto as crypto
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
     REQUESTS_IMPORT_ERROR,
     AuthentikClient,
+    AuthentikError,
     authentik_argument_spec,
 )
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
+from ansible_collections.sso.authentik.plugins.module_utils._engine import (
+    EngineError,
+    SafeModule,
+    check_identifier,
+    path_segment,
+)
 
 PATH = "/crypto/certificatekeypairs/"
 
@@ -111,9 +117,12 @@ def read_certificate(client, name):
     keypair = client.find(PATH, {"name": name}, "certificate key pair")
     if keypair is None:
         raise EngineError("certificate key pair %r does not exist." % name)
-    pem = client.get("%s%s/view_certificate/" % (PATH, keypair["pk"]))["data"]
+    path = "%s%s/view_certificate/" % (PATH, path_segment(keypair.get("pk"), "certificate key pair id"))
+    pem = client.get_object(path, keys=("data",))["data"]
+    if not isinstance(pem, str):
+        raise AuthentikError("GET /api/v3%s: 'data' is not a PEM text." % path)
     facts = crypto.certificate_facts(pem)
-    facts.update(name=keypair["name"], pk=keypair["pk"], key_type=keypair.get("key_type"),
+    facts.update(name=keypair.get("name"), pk=keypair["pk"], key_type=keypair.get("key_type"),
                  private_key_available=keypair.get("private_key_available"))
     return facts
 
@@ -143,13 +152,17 @@ def write_if_different(module, dest, content):
 def main():
     argument_spec = authentik_argument_spec()
     argument_spec.update(name=dict(type="str", required=True), dest=dict(type="path"))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True)
+    module = SafeModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True)
     for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("cryptography", crypto.CRYPTOGRAPHY_IMPORT_ERROR)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
     result = {"changed": False}
     try:
-        result["certificate"] = read_certificate(AuthentikClient.from_params(module.params), module.params["name"])
+        check_identifier(module.params["name"], "name")
+        client = AuthentikClient.from_params(module.params, scrubber=module.scrubber)
+        for warning in client.warnings:
+            module.warn(warning)
+        result["certificate"] = read_certificate(client, module.params["name"])
         dest = module.params["dest"]
         if dest:
             result["dest"] = dest

@@ -19,7 +19,9 @@ description:
     keys fetched from the JWKS URL, never cause a change.
 options:
   slug:
-    description: Slug of the source; identifies it and forms its callback URL C(<url>/source/oauth/callback/<slug>/).
+    description:
+      - Slug of the source; identifies it and forms its callback URL C(<url>/source/oauth/callback/<slug>/).
+      - Letters, digits, C(-) and C(_) only, checked before any request.
     type: str
     required: true
   name:
@@ -36,7 +38,9 @@ options:
     description: Client secret given by the identity provider (for Salesforce the consumer secret). Required to create.
     type: str
   authorization_url:
-    description: Authorization endpoint, for example C(https://company.my.salesforce.com/services/oauth2/authorize).
+    description:
+      - Authorization endpoint, for example C(https://company.my.salesforce.com/services/oauth2/authorize).
+      - This and the other URL options must be absolute http(s) URLs (checked before any request).
     type: str
   access_token_url:
     description: Token endpoint, for example C(https://company.my.salesforce.com/services/oauth2/token).
@@ -121,11 +125,10 @@ callback_url:
 """
 
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikResource
-from ansible_collections.sso.authentik.plugins.module_utils._engine import Field, Ref, check_http_url
+from ansible_collections.sso.authentik.plugins.module_utils._engine import Field, Ref
 
 FLOWS = Ref("/flows/instances/", "flow", by="slug")
 OIDC_URLS = ("authorization_url", "access_token_url", "profile_url")
-URLS = OIDC_URLS + ("oidc_well_known_url", "oidc_jwks_url")
 
 
 class OAuthSource(AuthentikResource):
@@ -136,20 +139,20 @@ class OAuthSource(AuthentikResource):
     item_field = "slug"
     result_key = "source"
     fields = (
-        Field("slug", required=True),
-        Field("name"),
-        Field("provider_type", default="openidconnect"),
+        Field("slug", required=True, check="slug"),
+        Field("name", check="identifier"),
+        Field("provider_type", default="openidconnect", check="slug"),
         Field("consumer_key", no_log=False),
         Field("consumer_secret", secret=True),
-        Field("authorization_url"),
-        Field("access_token_url", no_log=False),
-        Field("profile_url"),
-        Field("oidc_well_known_url"),
-        Field("oidc_jwks_url"),
+        Field("authorization_url", check="http_url"),
+        Field("access_token_url", no_log=False, check="http_url"),
+        Field("profile_url", check="http_url"),
+        Field("oidc_well_known_url", check="http_url"),
+        Field("oidc_jwks_url", check="http_url"),
         Field("additional_scopes"),
         Field("pkce", choices=["none", "plain", "S256"]),
-        Field("authentication_flow", ref=FLOWS, default="default-source-authentication"),
-        Field("enrollment_flow", ref=FLOWS, default="default-source-enrollment"),
+        Field("authentication_flow", ref=FLOWS, default="default-source-authentication", check="slug"),
+        Field("enrollment_flow", ref=FLOWS, default="default-source-enrollment", check="slug"),
         Field("user_matching_mode", choices=["identifier", "email_link", "email_deny", "username_link",
                                              "username_deny"]),
         Field("group_matching_mode", choices=["identifier", "name_link", "name_deny"]),
@@ -163,10 +166,6 @@ class OAuthSource(AuthentikResource):
             required.extend(OIDC_URLS)
         return required
 
-    def validate(self):
-        for option in URLS:
-            check_http_url(self.params[option], option)
-
     def complete_payload(self, payload, current):
         current = current or {}
         payload.setdefault("provider_type", self.params["provider_type"])
@@ -177,7 +176,7 @@ class OAuthSource(AuthentikResource):
         return payload
 
     def extras(self, obj):
-        callback = obj.get("callback_url") or "%s/source/oauth/callback/%s/" % (self.client.url, obj["slug"])
+        callback = obj.get("callback_url") or "%s/source/oauth/callback/%s/" % (self.client.url, obj.get("slug"))
         return {"callback_url": callback}
 
 

@@ -78,7 +78,7 @@ class SAMLPropertyMapping(AuthentikResource):
     path = "/propertymappings/provider/saml/"
     result_key = "property_mapping"
     fields = (
-        Field("name", required=True),
+        Field("name", required=True, check="identifier"),
         Field("saml_name"),
         Field("friendly_name"),
         Field("expression"),

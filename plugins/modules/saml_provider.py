@@ -40,10 +40,13 @@ options:
     description:
       - Assertion Consumer Service URL of the service provider; for Salesforce the login URL of its SAML SSO
         configuration (C(https://company.my.salesforce.com?so=00D...)).
-      - Must be an absolute http(s) URL (checked before any request). Required to create the provider.
+      - Must be an absolute http(s) URL (checked before any request); it cannot be emptied. Required to create the
+        provider.
     type: str
   issuer:
-    description: Issuer (entity ID) of authentik in the assertions; the service provider must expect the same string.
+    description:
+      - Issuer (entity ID) of authentik in the assertions; the service provider must expect the same string.
+      - authentik stores text options without leading and trailing whitespace; they are compared that way.
     type: str
   audience:
     description: Audience restriction of the assertions; Salesforce checks it against its entity ID.
@@ -150,7 +153,7 @@ provider:
 """
 
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikResource
-from ansible_collections.sso.authentik.plugins.module_utils._engine import Field, Ref, check_http_url
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field, Ref, check_http_url
 
 FLOWS = Ref("/flows/instances/", "flow", by="slug")
 CERTIFICATES = Ref("/crypto/certificatekeypairs/", "certificate key pair")
@@ -167,41 +170,43 @@ SIGNATURES = {name: "http://www.w3.org/%s#%s" % ("2000/09/xmldsig" if name in ("
                            "ecdsa-sha384", "ecdsa-sha512", "dsa-sha1")}
 
 
+def check_acs_url(value, option):
+    if value == "":
+        raise EngineError("%s must not be empty: authentik sends every assertion to it." % option)
+    check_http_url(value, option)
+
+
 class SAMLProvider(AuthentikResource):
     what = "SAML provider"
     path = "/providers/saml/"
     result_key = "provider"
     fields = (
-        Field("name", required=True),
-        Field("authorization_flow", ref=FLOWS),
-        Field("invalidation_flow", ref=FLOWS, default="default-provider-invalidation-flow"),
-        Field("authentication_flow", ref=FLOWS),
-        Field("acs_url"),
+        Field("name", required=True, check="identifier"),
+        Field("authorization_flow", ref=FLOWS, check="slug"),
+        Field("invalidation_flow", ref=FLOWS, default="default-provider-invalidation-flow", check="slug"),
+        Field("authentication_flow", ref=FLOWS, check="slug"),
+        Field("acs_url", check=check_acs_url),
         Field("issuer", renamed={(2026, 8): "issuer_override"}),
         Field("audience"),
         Field("sp_binding", choices=["post", "redirect"]),
-        Field("signing_certificate", api="signing_kp", ref=CERTIFICATES),
-        Field("verification_certificate", api="verification_kp", ref=CERTIFICATES),
-        Field("encryption_certificate", api="encryption_kp", ref=CERTIFICATES),
+        Field("signing_certificate", api="signing_kp", ref=CERTIFICATES, check="identifier"),
+        Field("verification_certificate", api="verification_kp", ref=CERTIFICATES, check="identifier"),
+        Field("encryption_certificate", api="encryption_kp", ref=CERTIFICATES, check="identifier"),
         Field("sign_assertion", type="bool"),
         Field("sign_response", type="bool"),
-        Field("name_id_mapping", ref=MAPPINGS),
-        Field("property_mappings", type="list", elements="str", ref=MAPPINGS),
+        Field("name_id_mapping", ref=MAPPINGS, check="identifier"),
+        Field("property_mappings", type="list", elements="str", ref=MAPPINGS, check="identifier"),
         Field("digest_algorithm", choices=list(DIGESTS), values=DIGESTS),
         Field("signature_algorithm", choices=list(SIGNATURES), values=SIGNATURES),
         Field("assertion_valid_not_before"),
         Field("assertion_valid_not_on_or_after"),
         Field("session_valid_not_on_or_after"),
         Field("default_relay_state"),
-        Field("sls_url"),
+        Field("sls_url", check="http_url"),
         Field("sls_binding", choices=["post", "redirect"]),
         Field("sign_logout_request", type="bool"),
     )
     required_on_create = ("authorization_flow", "acs_url")
-
-    def validate(self):
-        check_http_url(self.params["acs_url"], "acs_url")
-        check_http_url(self.params["sls_url"], "sls_url")
 
     def complete_payload(self, payload, current):
         # authentik refuses a signing key pair unless the signing flags come in the same request.

@@ -101,14 +101,21 @@ preview:
       type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.sso.authentik.plugins.module_utils import _crypto as crypto
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
     REQUESTS_IMPORT_ERROR,
     AuthentikClient,
+    AuthentikError,
     authentik_argument_spec,
 )
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Ref
+from ansible_collections.sso.authentik.plugins.module_utils._engine import (
+    EngineError,
+    Ref,
+    SafeModule,
+    check_identifier,
+    path_segment,
+)
 
 PATH = "/providers/saml/"
 USERS = Ref("/core/users/", "user", by="username")
@@ -119,9 +126,13 @@ def preview(client, provider, username):
     user = client.resolve(USERS, username)
     if user is None:
         raise EngineError("user %r (option preview_user) does not exist." % username)
-    data = client.get("%s%s/preview_user/" % (PATH, provider["pk"]), params={"for_user": user})["preview"]
+    path = "%s%s/preview_user/" % (PATH, path_segment(provider.get("pk"), "SAML provider id"))
+    data = client.get_object(path, params={"for_user": user}, keys=("preview",))["preview"]
+    data = client.expect_object(data, "GET /api/v3%s: preview" % path)
     attributes = {}
-    for attribute in data.get("attributes", []):
+    for attribute in data.get("attributes") or []:
+        if not isinstance(attribute, dict):
+            raise AuthentikError("GET /api/v3%s: an attribute of the preview is not an object." % path)
         values = attribute.get("Value", attribute.get("value"))
         if isinstance(values, list) and len(values) == 1:
             values = values[0]
@@ -137,15 +148,16 @@ def describe(client, name, preview_user):
     if not application:
         raise EngineError("SAML provider %r is not used by any application yet; create the application first "
                           "(the SSO URLs and the metadata come from it)." % name)
-    metadata = client.get("%s%s/metadata/" % (PATH, provider["pk"]), not_found_ok=True) or {}
-    if not metadata.get("metadata"):
+    pk = path_segment(provider.get("pk"), "SAML provider id")
+    metadata = client.get_object("%s%s/metadata/" % (PATH, pk), not_found_ok=True) or {}
+    if not metadata.get("metadata") or not isinstance(metadata["metadata"], str):
         raise EngineError("authentik returned no metadata for SAML provider %r." % name)
     result = {
         "provider": provider,
         "application": application,
-        "sso_url_post": provider["url_sso_post"],
-        "sso_url_redirect": provider["url_sso_redirect"],
-        "sso_url_init": provider["url_sso_init"],
+        "sso_url_post": provider.get("url_sso_post"),
+        "sso_url_redirect": provider.get("url_sso_redirect"),
+        "sso_url_init": provider.get("url_sso_init"),
         "slo_url_post": provider.get("url_slo_post"),
         # authentik 2026.8 computes the issuer (url_issuer); before, it is the stored `issuer`.
         "issuer": provider.get("url_issuer") or provider.get("issuer"),
@@ -154,7 +166,11 @@ def describe(client, name, preview_user):
         "signing_certificate_fingerprint": "",
     }
     if provider.get("signing_kp"):
-        pem = client.get("/crypto/certificatekeypairs/%s/view_certificate/" % provider["signing_kp"])["data"]
+        path = "/crypto/certificatekeypairs/%s/view_certificate/" % path_segment(provider["signing_kp"],
+                                                                                  "signing certificate id")
+        pem = client.get_object(path, keys=("data",))["data"]
+        if not isinstance(pem, str):
+            raise AuthentikError("GET /api/v3%s: 'data' is not a PEM text." % path)
         result["signing_certificate"] = pem
         result["signing_certificate_fingerprint"] = crypto.fingerprint(crypto.load_certificate(pem))
     if preview_user:
@@ -165,12 +181,17 @@ def describe(client, name, preview_user):
 def main():
     argument_spec = authentik_argument_spec()
     argument_spec.update(name=dict(type="str", required=True), preview_user=dict(type="str"))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = SafeModule(argument_spec=argument_spec, supports_check_mode=True)
     for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("cryptography", crypto.CRYPTOGRAPHY_IMPORT_ERROR)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
     try:
-        client = AuthentikClient.from_params(module.params)
+        check_identifier(module.params["name"], "name")
+        if module.params["preview_user"] is not None:
+            check_identifier(module.params["preview_user"], "preview_user")
+        client = AuthentikClient.from_params(module.params, scrubber=module.scrubber)
+        for warning in client.warnings:
+            module.warn(warning)
         result = describe(client, module.params["name"], module.params["preview_user"])
     except EngineError as exc:
         module.fail_json(msg=exc.msg, **exc.details)

@@ -65,7 +65,7 @@ class SCIMPropertyMapping(AuthentikResource):
     path = "/propertymappings/provider/scim/"
     result_key = "property_mapping"
     fields = (
-        Field("name", required=True),
+        Field("name", required=True, check="identifier"),
         Field("expression"),
     )
     required_on_create = ("expression",)

@@ -117,6 +117,13 @@ provider:
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikResource
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field, Ref, check_http_url
 
+
+def check_scim_url(value, option):
+    if value == "":
+        raise EngineError("%s must not be empty: authentik provisions users to it." % option)
+    check_http_url(value, option)
+
+
 MAPPINGS = Ref("/propertymappings/provider/scim/", "SCIM property mapping", managed_prefix="goauthentik.io/")
 GROUP_FILTERS_SINCE = (2026, 2)
 
@@ -126,18 +133,20 @@ class SCIMProvider(AuthentikResource):
     path = "/providers/scim/"
     result_key = "provider"
     fields = (
-        Field("name", required=True),
-        Field("scim_url", api="url"),
+        Field("name", required=True, check="identifier"),
+        Field("scim_url", api="url", check=check_scim_url),
         Field("auth_mode", choices=["token", "oauth"]),
         Field("scim_token", api="token", secret=True),
-        Field("oauth_source", api="auth_oauth", ref=Ref("/sources/oauth/", "OAuth source", by="slug")),
+        Field("oauth_source", api="auth_oauth", ref=Ref("/sources/oauth/", "OAuth source", by="slug"), check="slug"),
         Field("oauth_parameters", api="auth_oauth_params", type="dict"),
         Field("compatibility_mode", choices=["default", "salesforce", "sfdc", "aws", "slack", "webex", "gitlab",
                                              "vcenter"], values={"salesforce": "sfdc"}),
-        Field("user_property_mappings", api="property_mappings", type="list", elements="str", ref=MAPPINGS),
-        Field("group_property_mappings", api="property_mappings_group", type="list", elements="str", ref=MAPPINGS),
+        Field("user_property_mappings", api="property_mappings", type="list", elements="str", ref=MAPPINGS,
+              check="identifier"),
+        Field("group_property_mappings", api="property_mappings_group", type="list", elements="str", ref=MAPPINGS,
+              check="identifier"),
         Field("group_filters", api="filter_group", renamed={GROUP_FILTERS_SINCE: "group_filters"}, type="list",
-              elements="str", ref=Ref("/core/groups/", "group")),
+              elements="str", ref=Ref("/core/groups/", "group"), check="identifier"),
         Field("exclude_service_accounts", api="exclude_users_service_account", type="bool"),
         Field("dry_run", type="bool"),
         Field("verify_certificates", type="bool"),
@@ -146,7 +155,6 @@ class SCIMProvider(AuthentikResource):
     hidden_api_keys = ("token",)  # authentik before 2026.8 returns it in clear
 
     def validate(self):
-        check_http_url(self.params["scim_url"], "scim_url")
         if self.params["auth_mode"] == "oauth" and self.params["state"] == "present" and \
                 not self.params["oauth_source"]:
             raise EngineError("auth_mode oauth needs oauth_source (the slug of the OAuth source that gets tokens).")

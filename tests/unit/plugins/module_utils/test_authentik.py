@@ -349,7 +349,7 @@ def test_version_answer_of_the_wrong_shape(scripted, body):
     client, _calls, answers, _sleeps = scripted
     answers.append(Response(200, body))
     with pytest.raises(AuthentikError, match="/admin/version/"):
-        client.version
+        assert client.version
 
 
 def test_resolve_answer_without_its_id(scripted):
