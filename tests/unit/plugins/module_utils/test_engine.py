@@ -233,3 +233,59 @@ def test_argument_spec_is_generated_from_the_fields():
     assert spec["tags"] == {"type": "list", "elements": "str"}
     assert spec["state"]["default"] == "present"
     assert spec["update_secrets"]["choices"] == ["on_create", "always"]
+
+
+# -- verify: dropped or stored differently ----------------------------------------------------------------------
+
+class Normalising(Store):
+    """A server that keeps its own spelling of `title` (as authentik trims text)."""
+
+    def __init__(self, objects=None, spell=str.upper):
+        super().__init__(objects)
+        self.spell = spell
+
+
+class NormalisingThing(Thing):
+    def update(self, current, payload):
+        super().update(current, payload)
+        if "title" in payload:
+            self.client.objects[current["name"]]["title"] = self.client.spell(payload["title"])
+
+
+def test_a_field_the_server_drops_on_update_is_called_unsupported():
+    store = Store([{"name": "a", "title": "old"}], drop=("title",))
+    with pytest.raises(EngineError, match="accepted title but did not store it .* may not support it"):
+        run(store, name="a", title="new")
+
+
+def test_a_value_the_server_stores_differently_is_not_called_unsupported():
+    store = Normalising([{"name": "a", "title": "old"}])
+    thing = NormalisingThing()
+    thing.module = FakeModule()
+    thing.params = dict({f.option: None for f in Thing.fields}, state="present", update_secrets="on_create",
+                        name="a", title="new")
+    thing.client = store
+    with pytest.raises(EngineError) as error:
+        thing.reconcile()
+    assert error.value.msg.startswith("The server stored title differently: 'NEW' (sent 'new')")
+    assert "may not support" not in error.value.msg
+
+
+# -- Field checks run on every given value -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("check, value", [
+    ("slug", "a/../b"), ("slug", "a b"), ("slug", "a?b"), ("slug", "a#b"), ("slug", "a%2f"), ("slug", ".."),
+    ("identifier", " a"), ("identifier", "a\x00"), ("identifier", ""), ("http_url", "ftp://x"),
+    ("http_url", "javascript:alert(1)"),
+])
+def test_field_checks_refuse(check, value):
+    with pytest.raises(EngineError) as error:
+        Field("opt", check=check).validate(value)
+    assert error.value.msg.startswith("opt")
+
+
+def test_field_checks_every_element_and_let_an_empty_reference_unset():
+    with pytest.raises(EngineError, match="opt must be a slug"):
+        Field("opt", type="list", check="slug").validate(["ok", "not/ok"])
+    Field("opt", ref=Ref("/x/", "x"), check="slug").validate("")  # "" unsets a reference
+    Field("opt", check="slug").validate(None)
