@@ -19,27 +19,22 @@ guarded: a module calls ``check_dependencies(module)`` (or lists ``REQUESTS_IMPO
 from __future__ import annotations
 
 import base64
-import email.utils
 import json
 import random
 import re
 import time
 import traceback
 import xml.etree.ElementTree as ET
+import xml.parsers.expat
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
-from ansible_collections.sso.authentik.plugins.module_utils._engine import (
-    EngineError, Ref, Resource, connection_problem)
-
-try:
-    import requests
-except ImportError:
-    requests = None
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-else:
-    REQUESTS_IMPORT_ERROR = None
+from ansible_collections.sso.authentik.plugins.module_utils._engine import (  # noqa: F401 - check_api_name: API
+    EngineError, Ref, Resource, check_api_name)
+from ansible_collections.sso.authentik.plugins.module_utils._http import (
+    MAYBE_APPLIED, REQUESTS_IMPORT_ERROR, RETRY, Backoff, Http, HttpError, Scrubber, WriteOutcomeUnknown, clean_token,
+    cleartext_warning, connection_problem, error_page_words)
 
 try:
     from cryptography.hazmat.primitives import hashes, serialization
@@ -67,20 +62,18 @@ METADATA_MAX_ITEMS = 10  # per create/read/update/upsert/delete call
 
 BACKOFF_BASE = 1.0  # seconds; doubled per attempt, with jitter
 BACKOFF_MAX = 30.0
-RETRY_AFTER_MAX = 60.0
 
 
-class SalesforceError(EngineError):
+class SalesforceError(HttpError):
     """An error with a message a person can act on (no secrets), and the HTTP status / error code if any.
 
-    An EngineError, so the engine fails the module with ``msg`` (+ ``status``, ``error_code``), no traceback.
+    An EngineError, so the engine fails the module with ``msg`` (+ ``status``, ``error_code``), no traceback. A
+    write whose answer was lost raises ``_http.WriteOutcomeUnknown`` instead (an HttpError, not a SalesforceError).
     """
 
-    def __init__(self, message, status=None, code=None):
-        super().__init__(message, status=status, error_code=code)
+    def __init__(self, message, status=None, code=None, body=None):
+        super().__init__(message, status=status, code=code, body=body)
         self.message = message
-        self.status = status
-        self.code = code
 
     def fail_kwargs(self):
         """Keyword arguments for ``module.fail_json``."""
@@ -89,11 +82,6 @@ class SalesforceError(EngineError):
 
 class _InvalidSession(SalesforceError):
     """INVALID_SESSION_ID: the token expired or was revoked (internal: triggers one re-login)."""
-
-
-class WriteOutcomeUnknown(SalesforceError):
-    """A call that is not safe to repeat lost its answer (dropped connection, timeout, 502/504, UNKNOWN_EXCEPTION):
-    it may or may not have been applied. Look the object up before sending it again."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -139,9 +127,9 @@ def salesforce_session(module):
     """Build a ``SalesforceSession`` from ``module.params``; fails the module (no request sent) on bad input."""
     check_dependencies(module)
     try:
-        return SalesforceSession.from_params(module.params)
-    except SalesforceError as exc:
-        module.fail_json(**exc.fail_kwargs())
+        return SalesforceSession.from_params(module.params, scrubber=getattr(module, "scrubber", None))
+    except EngineError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
 
 
 def normalize_instance_url(url, option="instance_url"):
@@ -173,6 +161,9 @@ def normalize_api_version(value):
     if _version_key(version) < _version_key(MIN_API_VERSION):
         raise SalesforceError(f"api_version {version} is older than {MIN_API_VERSION}, the oldest supported version")
     return version
+
+
+_VERSION = re.compile(r"^\d{1,4}\.\d{1,4}$")
 
 
 def _version_key(version):
@@ -227,14 +218,17 @@ class AccessTokenLogin:
         self.access_token = access_token
         self.fallback = fallback
         self.can_relogin = fallback is not None
+        self.secret_names = ["access token"] + (fallback.secret_names[:-1] if fallback else [])
         self._used = False
+
+    def register(self, scrubber):
+        scrubber.add(self.access_token)
+        if self.fallback is not None:
+            self.fallback.register(scrubber)
 
     def validate(self):
         _refuse_shared_login_host(self.instance_url)
-        if not self.access_token or not self.access_token.strip():
-            raise SalesforceError("access_token is empty")
-        if re.search(r"\s", self.access_token.strip()):
-            raise SalesforceError("access_token contains whitespace; give the bare token, without 'Bearer '")
+        self.access_token = clean_token(self.access_token or "", "access_token")
         if self.fallback is not None:
             self.fallback.validate()
 
@@ -266,6 +260,11 @@ class _TokenEndpointLogin:
 
     name = ""
     can_relogin = True
+    secret_names = ["access token"]
+    scrubber = None
+
+    def register(self, scrubber):
+        self.scrubber = scrubber
 
     def hint(self, code):
         """Advice per OAuth ``error`` code (the descriptions vary, so only the code is matched)."""
@@ -284,13 +283,16 @@ class _TokenEndpointLogin:
             body = response.json()
         except ValueError:
             body = None
-        if response.status_code == 200 and isinstance(body, dict) and body.get("access_token"):
+        if response.status_code == 200 and isinstance(body, dict) and isinstance(body.get("access_token"), str) \
+                and body["access_token"]:
             return body
         code = description = None
         if isinstance(body, dict):
             code, description = body.get("error"), body.get("error_description")
+            code = code if isinstance(code, str) else None
+            description = description if isinstance(description, str) else None
         message = f"Salesforce refused the {self.name} login at {self.token_url()} (HTTP {response.status_code}"
-        message += f", {code}): {description or code}" if code else f"): {_short_text(response)}"
+        message += f", {code}): {description or code}" if code else f"): {_page_words(response)}"
         hint = self.hint(code)
         raise SalesforceError(message + (f". Hint: {hint}." if hint else ""), status=response.status_code, code=code)
 
@@ -299,6 +301,11 @@ class JwtBearerLogin(_TokenEndpointLogin):
     """OAuth 2.0 JWT bearer flow: an RS256 JWT signed with the app's private key, no secret involved."""
 
     name = "JWT bearer"
+    secret_names = ["signed JWT assertion", "access token"]
+
+    def register(self, scrubber):
+        super().register(scrubber)
+        scrubber.add(self.private_key)
 
     def hint(self, code):
         return _JWT_HINTS.get(code) or _OAUTH_HINTS.get(code)
@@ -341,6 +348,8 @@ class JwtBearerLogin(_TokenEndpointLogin):
             if "\n" not in text and "\\n" in text:
                 text = text.replace("\\n", "\n")  # a PEM squeezed into one line of an environment variable
             pem = text.encode("utf-8")
+        if self.scrubber is not None:
+            self.scrubber.add(pem.decode("utf-8", "replace"))
         if b"-----BEGIN" not in pem:
             raise SalesforceError(f"{option} is not PEM text (no '-----BEGIN ... PRIVATE KEY-----' line)")
         try:
@@ -362,7 +371,10 @@ class JwtBearerLogin(_TokenEndpointLogin):
             self.validate()
         signing_input = _b64url_json({"alg": "RS256"}) + "." + _b64url_json(self.claims())
         signature = self._key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-        return signing_input + "." + _b64url(signature)
+        assertion = signing_input + "." + _b64url(signature)
+        if self.scrubber is not None:
+            self.scrubber.add(assertion)
+        return assertion
 
     def form(self):
         return {"grant_type": JWT_BEARER_GRANT, "assertion": self.assertion()}
@@ -372,6 +384,11 @@ class ClientCredentialsLogin(_TokenEndpointLogin):
     """OAuth 2.0 client credentials flow (External Client App with a run-as user); My Domain only."""
 
     name = "client credentials"
+    secret_names = ["client secret", "access token"]
+
+    def register(self, scrubber):
+        super().register(scrubber)
+        scrubber.add(self.client_secret)
 
     def hint(self, code):
         if code == "invalid_grant":
@@ -389,6 +406,7 @@ class ClientCredentialsLogin(_TokenEndpointLogin):
         for option in ("client_id", "client_secret"):
             if not getattr(self, option):
                 raise SalesforceError(f"{option} is required for the client credentials login")
+        self.client_secret = clean_token(self.client_secret, "client_secret")
 
     def form(self):
         return {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret}
@@ -409,39 +427,43 @@ def _b64url_json(value):
 class SalesforceSession:
     """One org connection for one module run.
 
-    Logs in lazily (once), retries transient failures with exponential backoff and jitter, logs in again once
-    on INVALID_SESSION_ID when the strategy can, and never retries the org's daily API limit.
+    Every request goes through ``_http.Http`` (backoff, Retry-After, lost answers, the redirect rule, TLS);
+    ``_policy`` says which Salesforce answers are worth another try. Logs in lazily (once), logs in again once on
+    INVALID_SESSION_ID when the strategy can, and never retries the org's daily API limit.
 
     ``calls`` counts the HTTP requests sent (logins and retries included); ``api_usage`` is the last
     ``api-usage`` reported by Salesforce (``{"used": n, "limit": m}``); ``limit_info`` holds every entry of the
-    last ``Sforce-Limit-Info`` header.
+    last ``Sforce-Limit-Info`` header. Every secret (given or obtained) is registered with ``scrubber``.
     """
 
     def __init__(self, login, api_version=None, validate_certs=True, ca_path=None, timeout=30, retries=4,
-                 http=None):
+                 http=None, scrubber=None):
         if not HAS_REQUESTS:
             raise SalesforceError(missing_required_lib("requests"))
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
+        login.register(self.scrubber)
         login.validate()  # bad input is refused before any request
         self.login_strategy = login
         self.instance_url = login.instance_url
         self.api_version = normalize_api_version(api_version) if api_version else None
-        self.verify = (ca_path or True) if validate_certs else False
-        self.timeout = timeout
-        self.retries = max(0, int(retries))
-        self.http = http if http is not None else requests.Session()
-        self.calls = 0
-        self.retried = 0
+        self._sleep = time.sleep
+        self._random = random.random
+        backoff = Backoff(BACKOFF_BASE, BACKOFF_MAX, sleep=lambda seconds: self._sleep(seconds),
+                          rand=lambda: self._random())
+        self.transport = Http("Salesforce", "instance_url", validate_certs=validate_certs, ca_path=ca_path,
+                              timeout=timeout, retries=retries, backoff=backoff, session=http, scrubber=self.scrubber)
+        self.http = self.transport.session
         self.logins = 0
         self.api_usage = None
         self.limit_info = {}
         self.login_info = {}
         self.versions_cache = None
+        self.warnings = [w for w in [cleartext_warning(self.instance_url, "instance_url", login.secret_names)] if w]
         self._token = None
-        self._sleep = time.sleep
-        self._random = random.random
+        self._last_error = None
 
     @classmethod
-    def from_params(cls, params, http=None):
+    def from_params(cls, params, http=None, scrubber=None):
         problem = connection_problem(params)
         if problem:
             raise SalesforceError(problem)
@@ -452,9 +474,18 @@ class SalesforceSession:
             return default if value is None else value
 
         return cls(login, api_version=params.get("api_version"), validate_certs=opt("validate_certs", True),
-                   ca_path=params.get("ca_path"), timeout=opt("timeout", 30), retries=opt("retries", 4), http=http)
+                   ca_path=params.get("ca_path"), timeout=opt("timeout", 30), retries=opt("retries", 4), http=http,
+                   scrubber=scrubber)
 
     # -- public ---------------------------------------------------------------------------------------------
+
+    @property
+    def calls(self):
+        return self.transport.sent
+
+    @property
+    def retried(self):
+        return self.transport.retried
 
     @property
     def access_token(self):
@@ -466,6 +497,8 @@ class SalesforceSession:
         return {"calls": self.calls, "retries": self.retried, "logins": self.logins, "api_usage": self.api_usage}
 
     def url(self, path):
+        if not isinstance(path, str):
+            raise SalesforceError(f"Refusing to use {path!r} as a Salesforce URL")
         if path.startswith(("https://", "http://")):
             if not (path + "/").startswith(self.instance_url + "/"):
                 raise SalesforceError(f"Refusing to send the session to {urlsplit(path).hostname}: not instance_url")
@@ -478,10 +511,11 @@ class SalesforceSession:
 
         ``data`` may be a callable taking the access token (SOAP carries the session id in the body, which must
         be rebuilt after a re-login). ``idempotent`` (default: GET/HEAD) allows retrying after errors where the
-        request may already have been applied (timeouts, 502/504).
+        request may already have been applied (timeouts, 502/504). Only reads follow redirects.
         """
         method = method.upper()
         url = self.url(path)
+        what = operation or f"{method} {urlsplit(url).path}"
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "OPTIONS")
         relogged = False
@@ -492,17 +526,20 @@ class SalesforceSession:
                 all_headers["Authorization"] = "Bearer " + token
             body = data(token) if callable(data) else data
             try:
-                return self._send(method, url, idempotent=idempotent, authed=True, operation=operation,
-                                  params=params, json=json, data=body, headers=all_headers)
+                return self._send(method, url, what, idempotent, authed=True, params=params, json=json, data=body,
+                                  headers=all_headers)
             except _InvalidSession as exc:
                 if relogged or not self.login_strategy.can_relogin:
-                    raise self._expired_error(operation or f"{method} {urlsplit(url).path}", exc, relogged) from None
+                    raise self._expired_error(what, exc, relogged) from None
                 self._token = None  # log in again, then repeat the call once
                 relogged = True
 
-    def send_unauthenticated(self, method, url, **kwargs):
-        """For the token endpoint: retries transient failures, returns any other response unchecked."""
-        return self._send(method, self.url(url), idempotent=True, authed=False, check=False, **kwargs)
+    def send_unauthenticated(self, method, url, operation=None, **kwargs):
+        """For the token endpoint: retries transient failures, never follows a redirect (the form carries the
+        secret or the signed JWT), returns any other response unchecked."""
+        url = self.url(url)
+        return self._send(method.upper(), url, operation or f"{method} {urlsplit(url).path}", True, authed=False,
+                          check=False, **kwargs)
 
     # -- internals ------------------------------------------------------------------------------------------
 
@@ -510,71 +547,62 @@ class SalesforceSession:
         if self._token is None:
             try:
                 info = self.login_strategy.login(self)
-            except SalesforceError as exc:  # the token endpoint's text may quote what it was sent
-                raise self._error(exc.message, exc.status, exc.code) from None
-            self._token = info["access_token"]
+            except HttpError as exc:  # the token endpoint's text may quote what it was sent
+                raise self._error(exc.msg, exc.status, exc.code) from None
+            token = info.get("access_token") if isinstance(info, dict) else None
+            if not isinstance(token, str):
+                raise SalesforceError("The token endpoint answered without an access token")
+            self._token = self.scrubber.add(clean_token(token, "The access token the token endpoint returned"))
             self.logins += 1
-            self.login_info = {k: v for k, v in info.items() if k in ("instance_url", "id", "scope", "issued_at")}
+            self.login_info = {k: v for k, v in info.items()
+                               if k in ("instance_url", "id", "scope", "issued_at") and isinstance(v, str)}
         return self._token
 
-    def _send(self, method, url, idempotent, authed, operation=None, check=True, **kwargs):
-        what = operation or f"{method} {urlsplit(url).path}"
-        attempt = 0
-        while True:
-            self.calls += 1
-            try:
-                response = self.http.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
-            except requests.exceptions.RequestException as exc:
-                if attempt < self.retries and _may_retry_exception(exc, idempotent):
-                    self._backoff(attempt)
-                    attempt += 1
-                    continue
-                # Worth repeating only if it were idempotent: it may have reached the server, its outcome is unknown.
-                unknown = not idempotent and _may_retry_exception(exc, True) and not _may_retry_exception(exc, False)
-                raise self._error(_connection_message(what, url, exc, idempotent, self.timeout),
-                                  unknown=unknown) from None
-            self._track_limits(response)
-            if response.status_code < 400:
-                return response
+    def _policy(self, response, idempotent):
+        """The Salesforce retry policy (see _http.Http.send); also tracks the API usage of every answer."""
+        self._track_limits(response)
+        self._last_error = None
+        status = response.status_code
+        if status < 400:
+            return None
+        code, message, _fields = self._last_error = describe_error(response)
+        if code == "REQUEST_LIMIT_EXCEEDED":
+            return RETRY if _is_concurrent_limit(message) else None  # the daily limit does not go away by waiting
+        if status == 401 or code == "INVALID_SESSION_ID":
+            return None  # a new login, not a retry
+        if status in (429, 503):
+            return RETRY  # throttled, maintenance or overload: not processed
+        if status in (502, 504) or code == "UNKNOWN_EXCEPTION":
+            return MAYBE_APPLIED  # may have been processed: repeated only when safe to repeat
+        return None
 
-            status = response.status_code
-            code, message, fields = describe_error(response)
-            if authed and (status == 401 or code == "INVALID_SESSION_ID"):
-                raise _InvalidSession(self._scrub(message), status=status, code="INVALID_SESSION_ID")
-            retry_after = None
-            if code == "REQUEST_LIMIT_EXCEEDED":
-                if not _is_concurrent_limit(message):
-                    raise self._error(self._limit_message(what, message), status, code)
-                retryable = True  # too many long-running requests at once: wait and retry
-            elif status == 429:
-                retryable, retry_after = True, _retry_after(response)
-            elif status == 503:
-                retryable = True  # maintenance or overload: the request was not processed
-            elif status in (502, 504) or code == "UNKNOWN_EXCEPTION":
-                retryable = idempotent  # the request may have been applied: repeat only what is safe to repeat
-            else:
-                retryable = False
-            if retryable and attempt < self.retries:
-                self._backoff(attempt, retry_after)
-                attempt += 1
-                continue
-            if not check:
-                return response
-            text = f"{what} failed with HTTP {status}" + (f" {code}" if code else "") + f": {message}"
-            if fields:
-                text += f" (fields: {', '.join(fields)})"
-            if attempt:
-                text += f" (after {attempt + 1} attempts)"
-            unknown = not idempotent and (status in (502, 504) or code == "UNKNOWN_EXCEPTION")
-            raise self._error(text, status, code, unknown=unknown)
-
-    def _backoff(self, attempt, retry_after=None):
-        delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** attempt)
-        delay = delay / 2 + self._random() * delay / 2  # jitter: spread retries of parallel runs
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, RETRY_AFTER_MAX))
-        self.retried += 1
-        self._sleep(delay)
+    def _send(self, method, url, what, idempotent, authed, check=True, **kwargs):
+        try:
+            response = self.transport.send(method, url, what, idempotent=idempotent, policy=self._policy, **kwargs)
+        except WriteOutcomeUnknown as exc:
+            text = exc.msg
+            if self._last_error and self._last_error[0]:
+                text = text.rstrip(".") + f" (Salesforce said {self._last_error[0]}: {self._last_error[1]})."
+            raise WriteOutcomeUnknown(self.scrubber.text(text), status=exc.status, code=(self._last_error or [None])[0])
+        except HttpError as exc:
+            raise self._error(exc.msg, exc.status, exc.code) from None
+        status = response.status_code
+        if status < 400:
+            return response
+        code, message, fields = self._last_error or describe_error(response)
+        if authed and (status == 401 or code == "INVALID_SESSION_ID"):
+            raise _InvalidSession(self.scrubber.text(message), status=status, code="INVALID_SESSION_ID")
+        if code == "REQUEST_LIMIT_EXCEEDED" and not _is_concurrent_limit(message):
+            raise self._error(self._limit_message(what, message), status, code)
+        if not check:
+            return response
+        text = f"{what} failed with HTTP {status}" + (f" {code}" if code else "") + f": {message}"
+        if fields:
+            text += f" (fields: {', '.join(fields)})"
+        attempts = getattr(response, "attempts", 1)
+        if attempts > 1:
+            text += f" (after {attempts} attempts)"
+        raise self._error(text, status, code)
 
     def _track_limits(self, response):
         info = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
@@ -603,66 +631,13 @@ class SalesforceSession:
                     "so that the module can log in by itself")
         return self._error(text, exc.status, "INVALID_SESSION_ID")
 
-    def _error(self, message, status=None, code=None, unknown=False):
-        return (WriteOutcomeUnknown if unknown else SalesforceError)(self._scrub(message), status=status, code=code)
-
-    def _scrub(self, text):
-        """Error texts must never carry a token, even if a server echoes it."""
-        strategies = (self.login_strategy, getattr(self.login_strategy, "fallback", None))
-        secrets = [self._token] + [getattr(strategy, name, None) for strategy in strategies
-                                   for name in ("access_token", "client_secret")]
-        for secret in secrets:
-            if secret:
-                text = text.replace(secret, "********")
-        return text
-
-
-def _may_retry_exception(exc, idempotent):
-    if isinstance(exc, requests.exceptions.SSLError):
-        return False  # a certificate problem does not go away by waiting
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True  # never connected: nothing was sent
-    if not isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        return False
-    if idempotent:
-        return True
-    # A write is repeated only when it surely never reached the server (connection refused / DNS failure).
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return any(cls.__name__ == "NewConnectionError" for cls in type(reason).__mro__)
-
-
-def _connection_message(what, url, exc, idempotent, timeout):
-    host = urlsplit(url).netloc
-    if isinstance(exc, requests.exceptions.SSLError):
-        reason = "the TLS certificate could not be verified (set ca_path, or validate_certs: false for tests)"
-    elif isinstance(exc, requests.exceptions.ConnectTimeout):
-        reason = f"the connection timed out after {timeout} seconds"
-    elif isinstance(exc, requests.exceptions.Timeout):
-        reason = f"no answer within {timeout} seconds"
-    elif isinstance(exc, requests.exceptions.ConnectionError):
-        reason = "the connection failed"
-    else:
-        reason = f"the request could not be sent ({type(exc).__name__})"
-    text = f"{what}: could not reach Salesforce at {host}: {reason}"
-    if not idempotent and not isinstance(exc, requests.exceptions.ConnectTimeout):
-        text += ". The change may or may not have been applied: run the task again (it reads the state first)"
-    return text
+    def _error(self, message, status=None, code=None):
+        """Error texts never carry a secret, even if a server echoes it."""
+        return SalesforceError(self.scrubber.text(message), status=status, code=code)
 
 
 def _is_concurrent_limit(message):
     return "concurrent" in (message or "").lower()
-
-
-def _retry_after(response):
-    value = (response.headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 _LIMIT_INFO_RE = re.compile(r"([\w-]+)=(\d+)/(\d+)(?:\(appName=([^)]*)\))?")
@@ -678,6 +653,10 @@ def parse_limit_info(header):
         if app:
             result[name]["app"] = app
     return result
+
+
+def _page_words(response):
+    return error_page_words(response.text) or response.reason or "no details"
 
 
 def describe_error(response):
@@ -699,14 +678,8 @@ def describe_error(response):
             return first.get("error"), first.get("error_description") or first.get("error"), []
         messages = [str(item.get("message") or item.get("detail") or item.get("errorCode") or "") for item in body]
         fields = [field for item in body for field in (item.get("fields") or [])]
-        return first.get("errorCode"), "; ".join(m for m in messages if m) or _short_text(response), fields
-    return None, _short_text(response), []
-
-
-def _short_text(response):
-    text = re.sub(r"<[^>]+>", " ", response.text or "")
-    text = " ".join(text.split())
-    return (text[:300] + "...") if len(text) > 300 else (text or response.reason or "no details")
+        return first.get("errorCode"), "; ".join(m for m in messages if m) or _page_words(response), fields
+    return None, _page_words(response), []
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -722,10 +695,13 @@ class RestClient:
     def versions(self):
         """``GET /services/data/``: every version the org supports (cached per session)."""
         if self.session.versions_cache is None:
-            body = self.session.request("GET", "/services/data/").json()
-            if not isinstance(body, list) or not body:
-                raise SalesforceError("GET /services/data/ returned no API versions")
-            self.session.versions_cache = body
+            body = self.request("GET", "/services/data/")
+            versions = [item for item in body if isinstance(item, dict) and isinstance(item.get("version"), str)
+                        and _VERSION.match(item["version"])] if isinstance(body, list) else []
+            if not versions:
+                raise SalesforceError("GET /services/data/ returned no API versions (expected a list of "
+                                      "{\"version\": \"63.0\", ...}); is instance_url a Salesforce org?")
+            self.session.versions_cache = versions
         return self.session.versions_cache
 
     @property
@@ -740,7 +716,7 @@ class RestClient:
         return self.session.api_version
 
     def data_path(self, path=""):
-        return f"/services/data/v{self.api_version}/{path.lstrip('/')}"
+        return f"/services/data/v{_checked_version(self.api_version)}/{path.lstrip('/')}"
 
     def request(self, method, path, params=None, json=None, idempotent=None):
         """JSON request; ``path`` is absolute (``/services/...``) or relative to ``/services/data/vXX.X/``."""
@@ -752,7 +728,7 @@ class RestClient:
             return None
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise SalesforceError(f"{method} {path} returned a body that is not JSON") from None
 
     def get(self, path, params=None):
@@ -761,11 +737,31 @@ class RestClient:
     def query(self, soql, tooling=False):
         """All records of a SOQL query, following ``nextRecordsUrl`` pages."""
         body = self.request("GET", "tooling/query" if tooling else "query", params={"q": soql})
-        records = list(body.get("records", []))
-        while not body.get("done", True) and body.get("nextRecordsUrl"):
-            body = self.request("GET", body["nextRecordsUrl"])
-            records.extend(body.get("records", []))
+        records = _records(body, soql)
+        while body.get("done") is False and body.get("nextRecordsUrl"):
+            next_url = body["nextRecordsUrl"]
+            if not isinstance(next_url, str) or not next_url.startswith("/services/data/") or ".." in next_url:
+                raise SalesforceError(f"The query {soql!r} answered a nextRecordsUrl that is not a query page of "
+                                      f"this org: {next_url!r}")
+            body = self.request("GET", next_url)
+            records.extend(_records(body, soql))
         return records
+
+
+def _records(body, soql):
+    """The records of one query page: a list of objects, or a sentence saying what came instead."""
+    records = body.get("records") if isinstance(body, dict) else None
+    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+        raise SalesforceError(f"The query {soql!r} returned something that is not a query result "
+                              f"(expected {{\"records\": [...]}}, got {type(body).__name__})")
+    return records
+
+
+def _checked_version(version):
+    """An API version as it goes into a URL path: digits and one dot, nothing that could change the target."""
+    if not isinstance(version, str) or not _VERSION.match(version):
+        raise SalesforceError(f"Refusing to use {version!r} as the API version in a URL path")
+    return version
 
 
 _SOQL_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
@@ -977,19 +973,51 @@ def _child_text(element, name):
     return None
 
 
-def _parse_xml(content, what):
+class _Doctype(Exception):
+    pass
+
+
+def _refuse_doctype(*_args):
+    raise _Doctype()
+
+
+def safe_xml(content):
+    """An Element from a SOAP answer. A document type declaration is refused before ElementTree sees it: SOAP
+    forbids one, and its entities are the way to an entity expansion bomb (expat only caps their amplification).
+    Raises ValueError with the reason."""
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    checker = xml.parsers.expat.ParserCreate()
+    checker.StartDoctypeDeclHandler = checker.EntityDeclHandler = _refuse_doctype
+    try:
+        checker.Parse(content, True)
+    except _Doctype:
+        raise ValueError("it declares a document type (<!DOCTYPE>), which SOAP answers never have") from None
+    except (xml.parsers.expat.ExpatError, ValueError, TypeError):
+        raise ValueError("it is not valid XML") from None
     try:
         return ET.fromstring(content)
-    except ET.ParseError:
-        raise SalesforceError(f"{what}: the response is not valid XML") from None
+    except (ET.ParseError, ValueError, TypeError):
+        raise ValueError("it is not valid XML") from None
+
+
+def _parse_xml(content, what):
+    try:
+        return safe_xml(content)
+    except ValueError as exc:
+        raise SalesforceError(f"{what}: the response cannot be read: {exc}") from None
 
 
 def _parse_soap_fault(content):
     """(code, message, []) of a SOAP fault, matched by local names (the ``sf:`` namespace differs per API)."""
     try:
-        root = ET.fromstring(content)
-    except ET.ParseError:
+        root = safe_xml(content)
+    except ValueError:
         return None
+    return _soap_fault_of(root)
+
+
+def _soap_fault_of(root):
     fault = next((el for el in root.iter() if _local(el.tag) == "Fault"), None)
     if fault is None:
         return None
@@ -1043,7 +1071,7 @@ class MetadataClient:
 
     @property
     def path(self):
-        return f"/services/Soap/m/{RestClient(self.session).api_version}"
+        return f"/services/Soap/m/{_checked_version(RestClient(self.session).api_version)}"
 
     def read(self, type_name, names):
         """``readMetadata``. ``names`` is one name (returns a dict or None) or a list (returns a list aligned
@@ -1059,7 +1087,7 @@ class MetadataClient:
             # Records carry xsi:type; fall back to the requested type.
             record_type = (record.get(f"{{{XSI_NS}}}type") or type_name).rsplit(":", 1)[-1]
             value = _xml_to_dict(record, record_type)
-            if value.get("fullName"):
+            if value.get("fullName") and isinstance(value["fullName"], str):
                 found[value["fullName"]] = value
         values = [found.get(name) for name in names]
         return values[0] if single else values
@@ -1129,7 +1157,7 @@ class MetadataClient:
             idempotent=idempotent, bearer=False, operation=what)
         root = _parse_xml(response.content, what)
         self._track_soap_limits(root)
-        fault = _parse_soap_fault(response.content)
+        fault = _soap_fault_of(root)
         if fault:
             raise SalesforceError(f"{what} failed: {fault[0]}: {fault[1]}", status=response.status_code, code=fault[0])
         element = next((el for el in root.iter() if _local(el.tag) == operation + "Response"), None)
@@ -1203,8 +1231,12 @@ class SalesforceClient:
         self._ids = {}  # (sobject, name) -> 18-character id, or None when the org has no such record
 
     @classmethod
-    def from_params(cls, params):
-        return cls(SalesforceSession.from_params(params))
+    def from_params(cls, params, scrubber=None):
+        return cls(SalesforceSession.from_params(params, scrubber=scrubber))
+
+    @property
+    def warnings(self):
+        return self.session.warnings
 
     @property
     def instance_url(self):
@@ -1228,7 +1260,7 @@ class SalesforceClient:
                     matches = [row for row in matches if row.get(ref.by) == name]
                 if len(matches) > 1:
                     raise SalesforceError(f"{len(matches)} {ref.what} records are named {name!r}; use a unique name")
-                self._ids[(ref.path, name)] = to_18(matches[0]["Id"]) if matches else None
+                self._ids[(ref.path, name)] = _record_id(matches[0], ref.what) if matches else None
         return {name: self._ids[(ref.path, name)] for name in names}
 
     def resolve(self, ref, value):
@@ -1245,10 +1277,11 @@ class SalesforceClient:
         """The name of the record with this id (one SOQL query), or None."""
         rows = self.rest.query(f"SELECT Id, {ref.by} FROM {ref.path} WHERE Id = {soql_quote(to_18(ident))}",
                                tooling=ref.tooling)
-        if not rows:
+        name = rows[0].get(ref.by) if rows else None
+        if not isinstance(name, str):
             return None
-        self._ids[(ref.path, rows[0][ref.by])] = to_18(rows[0]["Id"])
-        return rows[0][ref.by]
+        self._ids[(ref.path, name)] = _record_id(rows[0], ref.what)
+        return name
 
     def org_id(self):
         """The org's 18-character id: from the login (identity URL, or the token's prefix) when possible, so that
@@ -1261,7 +1294,14 @@ class SalesforceClient:
         rows = self.rest.query("SELECT Id FROM Organization")
         if not rows:
             raise SalesforceError("SELECT Id FROM Organization returned no row")
-        return to_18(rows[0]["Id"])
+        return _record_id(rows[0], "Organization")
+
+
+def _record_id(row, what):
+    ident = row.get("Id")
+    if not is_salesforce_id(ident if isinstance(ident, str) else None):
+        raise SalesforceError(f"Salesforce returned a {what} record without a valid Id: {ident!r}")
+    return to_18(ident)
 
 
 def same_record(current, desired):
@@ -1271,6 +1311,14 @@ def same_record(current, desired):
     if is_salesforce_id(str(current)) and is_salesforce_id(str(desired)):
         return same_id(current, desired)
     return current == desired
+
+
+def _trimmed(value):
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [_trimmed(item) for item in value]
+    return value
 
 
 class SalesforceMetadataResource(Resource):
@@ -1298,7 +1346,11 @@ class SalesforceMetadataResource(Resource):
         return salesforce_argument_spec()
 
     def connect(self):
-        return SalesforceClient.from_params(self.params)
+        return SalesforceClient.from_params(self.params, scrubber=self.module.scrubber)
+
+    def desired(self):
+        # Salesforce trims leading and trailing whitespace of string values on save: compare what it will keep.
+        return {field: _trimmed(value) for field, value in super().desired().items()}
 
     def full_name(self):
         return self.params[self.key]
@@ -1349,14 +1401,3 @@ class SalesforceMetadataResource(Resource):
         result = super().reconcile()
         result["api_usage"] = self.client.session.usage()  # calls spent, and the org's api-usage when reported
         return result
-
-
-_API_NAME = re.compile(r"^[A-Za-z](?!.*__)[A-Za-z0-9_]*(?<!_)$")
-
-
-def check_api_name(value, option="name"):
-    """Refuse what Salesforce would not take as an API (developer) name, before any request."""
-    if not isinstance(value, str) or not _API_NAME.match(value) or len(value) > 80:
-        raise SalesforceError(
-            f"{option} {value!r} is not a valid API name: up to 80 letters, digits and underscores, starting with a "
-            "letter, without two underscores in a row or one at the end (the label may contain anything)")

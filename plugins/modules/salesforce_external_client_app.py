@@ -154,9 +154,10 @@ api_usage:
 
 import re
 
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
-    USER, SalesforceMetadataResource, check_api_name)
+from urllib.parse import urlsplit, urlunsplit
+
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field, check_http_url
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce import USER, SalesforceMetadataResource
 
 # alias, Metadata API type, fullName suffix: created in this order (each needs the one before), deleted in reverse.
 COMPONENTS = (
@@ -187,8 +188,28 @@ def split(value, separators):
     return [item.strip() for item in re.split(separators, value or "") if item.strip()]
 
 
+def callback_key(url):
+    """Scheme and host are case-insensitive in a URL; the rest is compared as given."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, parts.fragment))
+
+
 def same_callbacks(current, desired):
-    return sorted(split(current, r"[\n,]")) == sorted(split(desired, r"[\n,]"))
+    return sorted({callback_key(url) for url in split(current, r"[\n,]")}) == \
+        sorted({callback_key(url) for url in split(desired, r"[\n,]")})
+
+
+def check_callback_url(value, option):
+    # Salesforce stores the list as one text, split at commas and line breaks: such a URL would come back as two.
+    if "," in value:
+        raise EngineError("%s: %r contains a comma; Salesforce splits callback URLs at commas, so it would store "
+                          "two URLs. Percent-encode it as %%2C." % (option, value))
+    check_http_url(value.strip(), option)
+
+
+def check_scope(value, option):
+    if not value.strip() or "," in value or not value.strip().isprintable() or " " in value.strip():
+        raise EngineError("%s: %r is not one scope name; give each scope as its own list item." % (option, value))
 
 
 def same_scopes(current, desired):
@@ -199,17 +220,18 @@ class ExternalClientApp(SalesforceMetadataResource):
     what = "External Client App"
     result_key = "external_client_app"
     fields = (
-        Field("name", api="header.fullName", required=True),
+        Field("name", api="header.fullName", required=True, check="api_name"),
         Field("label", api="header.label"),
         Field("contact_email", api="header.contactEmail"),
         Field("description", api="header.description"),
         Field("callback_urls", api="global.callbackUrl", type="list", elements="str", compare=same_callbacks,
-              display=lambda value: sorted(split(value, r"[\n,]"))),
+              display=lambda value: sorted(split(value, r"[\n,]")), check=check_callback_url),
         Field("scopes", api="oauth.commaSeparatedOauthScopes", type="list", elements="str", values=SCOPES,
-              compare=same_scopes, display=lambda value: sorted(SCOPE_OPTION.get(s, s) for s in split(value, ","))),
+              compare=same_scopes, check=check_scope,
+              display=lambda value: sorted(SCOPE_OPTION.get(s, s) for s in split(value, ","))),
         Field("pkce_required", api="global.isPkceRequired", type="bool"),
         Field("client_credentials_flow", api="clientCredentialsFlow", type="bool"),
-        Field("client_credentials_user", api="oauthPlcy.clientCredentialsFlowUser",
+        Field("client_credentials_user", api="oauthPlcy.clientCredentialsFlowUser", check="identifier",
               compare=lambda current, desired: (current or "").lower() == (desired or "").lower()),
     )
     extra_options = {
@@ -228,7 +250,6 @@ class ExternalClientApp(SalesforceMetadataResource):
         if self.params["app_type"] == "connected_app":
             raise EngineError("Connected Apps can no longer be created: since Spring '26 Salesforce blocks creating "
                               "them, through the Metadata API too (KB 005228017). Use app_type=external_client_app.")
-        check_api_name(self.params["name"])
         if len(self.params["name"]) > 70:  # room for the components' suffixes
             raise EngineError("name must be at most 70 characters long.")
 

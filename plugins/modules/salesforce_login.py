@@ -95,9 +95,10 @@ api_usage:
 """
 
 import re
+import traceback
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, SafeModule
+from ansible_collections.sso.authentik.plugins.module_utils._http import Scrubber
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
     SalesforceClient, SalesforceError, check_dependencies, is_salesforce_id, salesforce_argument_spec,
     salesforce_module_kwargs, to_18)
@@ -106,9 +107,12 @@ LOGIN_OPTIONS = ("client_id", "client_secret", "username", "private_key", "priva
 
 
 def main():
-    module = AnsibleModule(argument_spec=salesforce_argument_spec(), supports_check_mode=True,
-                           **salesforce_module_kwargs())
+    module = SafeModule(argument_spec=salesforce_argument_spec(), supports_check_mode=True,
+                        **salesforce_module_kwargs())
     check_dependencies(module)
+    # The one result that carries a secret on purpose: the token obtained here is masked in this module's messages
+    # (the session's own scrubber knows it) but not in its result, which the caller registers with no_log.
+    scrubber = Scrubber(module.no_log_values)
     try:
         if not any(module.params[option] for option in LOGIN_OPTIONS):
             raise SalesforceError(
@@ -116,7 +120,9 @@ def main():
                 "client_id and client_secret (client credentials flow)"
                 + ("; an access_token is already a login: give it to the other modules as it is"
                    if module.params["access_token"] else ""))
-        client = SalesforceClient.from_params(dict(module.params, access_token=None))
+        client = SalesforceClient.from_params(dict(module.params, access_token=None), scrubber=scrubber)
+        for warning in client.warnings:
+            module.warn(warning)
         token = client.session.access_token
         result = {"access_token": token, "instance_url": client.instance_url,
                   "api_version": client.rest.api_version, "login_flow": client.session.login_strategy.name}
@@ -127,7 +133,10 @@ def main():
             result["user_id"] = to_18(user.group(1))
         result["api_usage"] = client.session.usage()
     except EngineError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
+        module.fail_json(msg=scrubber.text(exc.msg), **exc.details)
+    except Exception as exc:  # a bug: one line, the traceback for -vvv only
+        module.fail_json(msg=scrubber.text("Unexpected error in salesforce_login: %s" % exc),
+                         exception=scrubber.text(traceback.format_exc()))
     module.exit_json(changed=False, **result)
 
 

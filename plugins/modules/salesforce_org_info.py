@@ -107,13 +107,16 @@ api_usage:
   sample: {calls: 3, retries: 0, logins: 1, api_usage: {used: 1042, limit: 15000}}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
+import traceback
+
+from ansible_collections.sso.authentik.plugins.module_utils._engine import (
+    EngineError, SafeModule, check_api_name, check_identifier)
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
     CERTIFICATE, PROFILE, USER, SalesforceClient, SalesforceError, check_dependencies, salesforce_argument_spec,
     salesforce_module_kwargs)
 
 LOOKUPS = (("profiles", PROFILE), ("users", USER), ("certificates", CERTIFICATE))
+CHECKS = {"profiles": check_identifier, "users": check_identifier, "certificates": check_api_name}
 
 
 def main():
@@ -121,10 +124,16 @@ def main():
     for option, _ref in LOOKUPS:
         spec[option] = dict(type="list", elements="str", default=[])
     spec["saml_sso_configs"] = dict(type="bool", default=False)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **salesforce_module_kwargs())
+    module = SafeModule(argument_spec=spec, supports_check_mode=True, **salesforce_module_kwargs())
     check_dependencies(module)
     try:
-        client = SalesforceClient.from_params(module.params)
+        for option, _ref in LOOKUPS:
+            for name in module.params[option]:
+                if name:
+                    CHECKS[option](name, option)
+        client = SalesforceClient.from_params(module.params, scrubber=module.scrubber)
+        for warning in client.warnings:
+            module.warn(warning)
         result = {"api_version": client.rest.api_version}
         org = client.org_id()
         result.update(org_id=org, org_id_15=org[:15], my_domain_url=client.instance_url)
@@ -138,10 +147,12 @@ def main():
             raise SalesforceError("Not found in the org: %s" % ", ".join(missing))
         if module.params["saml_sso_configs"]:
             records = client.rest.query("SELECT DeveloperName FROM SamlSsoConfig")
-            result["saml_sso_configs"] = sorted(record["DeveloperName"] for record in records)
+            result["saml_sso_configs"] = sorted(str(record.get("DeveloperName")) for record in records)
         result["api_usage"] = client.session.usage()
     except EngineError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
+    except Exception as exc:  # a bug: one line, the traceback for -vvv only
+        module.fail_json(msg="Unexpected error in salesforce_org_info: %s" % exc, exception=traceback.format_exc())
     module.exit_json(changed=False, **result)
 
 

@@ -198,10 +198,10 @@ import binascii
 import hashlib
 
 from ansible_collections.sso.authentik.plugins.module_utils import _crypto as crypto
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field, check_http_url
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
-    APEX_CLASS, CERTIFICATE, USER, SalesforceMetadataResource, check_api_name, is_salesforce_id, normalize_instance_url,
-    same_record, to_15)
+    APEX_CLASS, CERTIFICATE, USER, SalesforceMetadataResource, is_salesforce_id, normalize_instance_url, same_record,
+    to_15)
 
 # What readMetadata may return for the request signature method (the numeric form is what deploy scripts send).
 SIGNATURE_METHODS = {"1": "RSA-SHA256", "0": "RSA-SHA1"}
@@ -235,13 +235,13 @@ class SamlSsoConfig(SalesforceMetadataResource):
     result_key = "saml_sso_config"
     generated = ("salesforceLoginUrl", "oauthTokenEndpoint")
     fields = (
-        Field("name", api="fullName", required=True),
+        Field("name", api="fullName", required=True, check="api_name"),
         Field("label", api="name"),
         Field("issuer"),
         Field("idp_certificate", api="validationCert", compare=same_certificate, display=fingerprint),
-        Field("idp_login_url", api="loginUrl"),
-        Field("idp_logout_url", api="logoutUrl"),
-        Field("entity_id", api="samlEntityId"),
+        Field("idp_login_url", api="loginUrl", check="http_url"),
+        Field("idp_logout_url", api="logoutUrl", check="http_url"),
+        Field("entity_id", api="samlEntityId", check="http_url"),
         Field("identity_type", api="identityMapping", choices=["username", "federation_id", "user_id"],
               values={"username": "Username", "federation_id": "FederationId", "user_id": "UserId"}),
         Field("identity_location", api="identityLocation", choices=["subject", "attribute"],
@@ -252,10 +252,11 @@ class SamlSsoConfig(SalesforceMetadataResource):
               values={"post": False, "redirect": True}, compare=lambda cur, want: bool(cur) == bool(want),
               display=lambda value: "redirect" if value is True else "post" if value is False else value),
         Field("request_signature_method", api="requestSignatureMethod", choices=["RSA-SHA1", "RSA-SHA256"]),
-        Field("request_signing_certificate", api="requestSigningCertId", ref=CERTIFICATE, compare=same_record),
+        Field("request_signing_certificate", api="requestSigningCertId", ref=CERTIFICATE, compare=same_record,
+              check="api_name"),
         Field("jit_provisioning", api="jitProvisioning", choices=["disabled", "standard", "custom"]),
-        Field("jit_handler", api="samlJitHandlerId"),
-        Field("jit_run_as", api="executionUserId", ref=USER, compare=same_record),
+        Field("jit_handler", api="samlJitHandlerId", check="identifier"),
+        Field("jit_run_as", api="executionUserId", ref=USER, compare=same_record, check="identifier"),
     )
     required_on_create = ("issuer", "idp_certificate")
     required_if = (("jit_provisioning", "custom", ("jit_handler", "jit_run_as")),
@@ -264,14 +265,11 @@ class SamlSsoConfig(SalesforceMetadataResource):
 
     def validate(self):
         params = self.params
-        check_api_name(params["name"])
         if self.state == "absent":
             return
         if params["idp_certificate"] is not None:
             crypto.check_not_expired(crypto.load_certificate(params["idp_certificate"], "idp_certificate"),
                                      "idp_certificate")
-        for option in ("idp_login_url", "idp_logout_url"):
-            check_http_url(params[option], option)
         if params["jit_provisioning"] in ("standard", "custom"):
             if params["identity_type"] not in (None, "federation_id"):
                 raise EngineError("Just-in-Time provisioning (jit_provisioning=%s) requires identity_type "

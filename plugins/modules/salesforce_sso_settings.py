@@ -40,7 +40,12 @@ extends_documentation_fragment:
   - sso.authentik.attributes.salesforce
 notes:
   - Calls per run (besides the login and, without O(api_version), the version discovery) - one read when nothing
-    changes; one write and one read back otherwise.
+    changes; otherwise one write and two reads back, the second after a pause as long as the write took (at
+    least half a second).
+  - Two runs changing different settings at once - the Metadata API has no conditional update, so a run that
+    read the settings before another run's write sends its whole block and undoes that change. Each run reads its
+    change back, at once and after the pause; when it is gone, the run merges it onto the settings as they are
+    now and writes again (up to three times, then it fails rather than report a change that is not there).
 author:
   - sso.authentik contributors (@sso-authentik)
 """
@@ -72,11 +77,15 @@ api_usage:
   sample: {calls: 3, retries: 0, logins: 1, api_usage: {used: 1042, limit: 15000}}
 """
 
+import time
+
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
     METADATA_FIELDS, SalesforceError, SalesforceMetadataResource)
 
 SSO_FIELDS = tuple(METADATA_FIELDS["SingleSignOnSettings"])
+MERGES = 3  # writes of one run when other runs keep overwriting its change
+SETTLE_MIN, SETTLE_MAX = 0.5, 10.0  # seconds before the confirming read
 
 
 class SsoSettings(SalesforceMetadataResource):
@@ -92,6 +101,12 @@ class SsoSettings(SalesforceMetadataResource):
               type="bool"),
     )
     extra_options = {"force": dict(type="bool", default=False)}
+
+    def __init__(self):
+        super().__init__()
+        self.final = None  # the settings as last confirmed by update()
+        self.sleep = time.sleep
+        self.clock = time.monotonic
 
     def validate(self):
         if self.params["disable_login_with_salesforce_credentials"] and not self.params["force"]:
@@ -112,12 +127,45 @@ class SsoSettings(SalesforceMetadataResource):
         return view
 
     def update(self, current, payload):
+        """Write the block, then make sure the change is there, also against another run writing at once.
+
+        The Metadata API has no conditional update: a run that read the settings before this write sends its
+        whole block from that read and undoes this change. So the block is read back at once and again after as
+        long as one read and write took (by then a write based on an older read has landed); when the change is
+        gone, it is merged onto what is there now (keeping the other run's change) and written again.
+        """
+        basis = current
+        for _attempt in range(MERGES):
+            started = self.clock()
+            self.write(basis, payload)
+            after = self.find()
+            if self.holds(after, payload):
+                self.sleep(min(SETTLE_MAX, max(SETTLE_MIN, self.clock() - started)))
+                after = self.find()
+                if self.holds(after, payload):
+                    self.final = after
+                    return
+            basis = after
+        lost = ", ".join("%s is %s" % (field.option, str(basis.get(field.api)).lower()) for field in self.fields
+                         if field.api in payload and bool(basis.get(field.api)) != bool(payload[field.api]))
+        raise EngineError("Another change of the org's Single Sign-On settings overwrote this one %d times in a row "
+                          "(now %s); not reported as done. Run the task again when no other run changes these "
+                          "settings." % (MERGES, lost))
+
+    def write(self, basis, payload):
         # Only this block, with every value as read (an omitted value must not be taken for false) and the
         # changes; multiple SAML configurations are never sent as false.
-        block = dict(current, **payload)
+        block = dict(basis, **payload)
         if not block.get("enableMultipleSamlConfigs"):
             block.pop("enableMultipleSamlConfigs")
         self.client.metadata.update(self.metadata_type, {"fullName": "Security", "singleSignOnSettings": block})
+
+    @staticmethod
+    def holds(view, payload):
+        return all(bool(view.get(key)) == bool(value) for key, value in payload.items())
+
+    def reread(self, obj):
+        return self.final if self.final is not None else super().reread(obj)
 
 
 def main():

@@ -114,6 +114,8 @@ def run(resource_class, metadata, check_mode=False, ids=None, **params):
         resource.params[option] = spec.get("default")
     resource.params.update(params)
     resource.client = FakeClient(metadata, ids)
+    for field in resource.fields:  # as the engine's run() does, before any request
+        field.validate(resource.params.get(field.option))
     resource.validate()
     return resource.reconcile(), resource
 
@@ -497,10 +499,10 @@ def test_org_id_without_an_api_call():
                                       ("a__b", False), ("ends_", False), ("with space", False), ("a" * 81, False)])
 def test_api_names(name, ok):
     if ok:
-        check_api_name(name)
+        check_api_name(name, "name")
     else:
-        with pytest.raises(SalesforceError):
-            check_api_name(name)
+        with pytest.raises(EngineError, match="name .* is not a valid API name"):
+            check_api_name(name, "name")
 
 
 @pytest.mark.parametrize("current, desired, equal", [
