@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -829,3 +830,208 @@ def test_invalid_xml_response():
     client = metadata_client(response(200, "<not xml"))[0]
     with pytest.raises(sf.SalesforceError, match="the response cannot be read: it is not valid XML"):
         client.read("SamlSsoConfig", "authentik")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Off the happy path (issue 9): redirects, secrets, hostile answers
+# ---------------------------------------------------------------------------------------------------------------
+
+EVIL = "https://evil.example/steal"
+
+
+def redirect(status=307, location=EVIL):
+    return response(status, "<html><body>moved</body></html>", {"Location": location})
+
+
+def hosts(http):
+    return [urlsplit(url).hostname for _method, url, _kwargs in http.calls]
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_token_endpoint_never_follows_a_redirect(rsa_pem, status):
+    for login in (sf.ClientCredentialsLogin(INSTANCE, "key", "s3cr3t-value"), jwt_login(rsa_pem)):
+        http = FakeHTTP(redirect(status))
+        session = make_session(http, login)
+        with pytest.raises(sf.SalesforceError) as info:
+            session.access_token  # noqa: B018 - logs in
+        assert hosts(http) == ["acme.my.salesforce.com"]  # the secret / the signed JWT went nowhere else
+        assert "a redirect to https://evil.example/steal. Not followed" in info.value.msg
+        assert "s3cr3t-value" not in info.value.msg
+
+
+def test_soap_call_and_rest_write_never_follow_a_redirect():
+    client, http = metadata_client(redirect(307))
+    with pytest.raises(sf.SalesforceError, match="Not followed"):
+        client.read("SamlSsoConfig", "authentik")  # the session id travels in the body
+    assert hosts(http) == ["acme.my.salesforce.com"]
+    http = FakeHTTP(redirect(308))
+    with pytest.raises(sf.SalesforceError, match="Not followed"):
+        make_session(http).request("POST", "/services/data/v63.0/sobjects/X", json={"a": 1})
+    assert len(http.calls) == 1
+
+
+def test_rest_read_follows_a_redirect_to_another_host_without_the_token():
+    http = FakeHTTP(redirect(302, "https://cdn.example/data"), response(200, {"ok": 1}))
+    assert make_session(http).request("GET", "/services/data/v63.0/x").json() == {"ok": 1}
+    assert hosts(http) == ["acme.my.salesforce.com", "cdn.example"]
+    assert http.calls[0][2]["headers"]["Authorization"] == "Bearer " + TOKEN
+    assert http.calls[1][2]["headers"]["Authorization"] is None  # removed, not sent
+
+
+def test_http_to_https_redirect_says_use_https():
+    http = FakeHTTP(redirect(301, "https://acme.example/services/data/"))
+    session = make_session(http, sf.AccessTokenLogin("http://acme.example", TOKEN))
+    with pytest.raises(sf.SalesforceError, match=r"use https://acme.example as instance_url"):
+        session.request("GET", "/services/data/")
+
+
+def test_every_secret_registered_with_the_scrubber(rsa_pem):
+    echo = {"error": "invalid_grant", "error_description": "got %s"}
+    scrubber = sf.Scrubber()
+    http = FakeHTTP(lambda method, url, kwargs: response(400, dict(echo, error_description="got "
+                                                                   + kwargs["data"]["assertion"])))
+    session = make_session(http, jwt_login(rsa_pem), scrubber=scrubber)
+    with pytest.raises(sf.SalesforceError) as info:
+        session.access_token  # noqa: B018 - logs in
+    assertion = http.calls[0][2]["data"]["assertion"]
+    assert assertion not in info.value.msg and "got ********" in info.value.msg
+    key_line = rsa_pem.splitlines()[3]
+    assert scrubber.text("key " + key_line) == "key ********"
+
+    # The token obtained at login: masked in every later message, even when a server echoes it.
+    scrubber = sf.Scrubber()
+    http = FakeHTTP(token_response("00D!obtained.token"), response(400, [{"errorCode": "X", "message":
+                                                                         "echo 00D!obtained.token"}]))
+    session = make_session(http, sf.ClientCredentialsLogin(INSTANCE, "key", "s3cr3t-value"), scrubber=scrubber)
+    with pytest.raises(sf.SalesforceError) as info:
+        session.request("GET", "/services/data/v63.0/x")
+    assert "00D!obtained.token" not in info.value.msg
+    assert scrubber.text("s3cr3t-value and 00D!obtained.token") == "******** and ********"
+
+
+def test_tokens_are_cleaned_or_refused_without_being_echoed():
+    http = FakeHTTP(response(200, {}))
+    make_session(http, sf.AccessTokenLogin(INSTANCE, TOKEN + "\n")).request("GET", "/x")
+    assert http.calls[0][2]["headers"]["Authorization"] == "Bearer " + TOKEN  # a vault block scalar's newline
+    for bad in ("tok\u00e9n-value", "tok\x01en-value"):
+        with pytest.raises(sf.EngineError) as info:
+            make_session(FakeHTTP(), sf.AccessTokenLogin(INSTANCE, bad))
+        assert "cannot be sent in an HTTP header" in info.value.msg and "en-value" not in info.value.msg
+    with pytest.raises(sf.EngineError, match="client_secret contains whitespace"):
+        make_session(FakeHTTP(), sf.ClientCredentialsLogin(INSTANCE, "key", "two words"))
+    http = FakeHTTP(token_response("00D!bad token"))
+    with pytest.raises(sf.EngineError, match="The access token the token endpoint returned contains whitespace"):
+        make_session(http, sf.ClientCredentialsLogin(INSTANCE, "key", "secret")).access_token  # noqa: B018
+
+
+def test_cleartext_warning_for_a_remote_plain_http_instance():
+    session = make_session(FakeHTTP(), sf.ClientCredentialsLogin("http://acme.example", "key", "secret"))
+    assert session.warnings == ["instance_url uses plain http:// to acme.example: the client secret and access "
+                                "token travel(s) unencrypted over the network. Use https://."]
+    assert make_session(FakeHTTP(), sf.AccessTokenLogin("http://127.0.0.1:8443", TOKEN)).warnings == []
+    assert make_session(FakeHTTP()).warnings == []
+
+
+@pytest.mark.parametrize("body", [
+    {"version": "63.0"}, ["63.0", "64.0"], [{"label": "x"}], [{"version": 63}], [{"version": "../../evil/63.0"}],
+    [], "\"versions\"",
+])
+def test_wrong_shaped_versions_are_a_sentence(body):
+    http = FakeHTTP(response(200, body))
+    with pytest.raises(sf.SalesforceError, match="returned no API versions"):
+        sf.RestClient(make_session(http)).api_version  # noqa: B018
+
+
+@pytest.mark.parametrize("body, needle", [
+    ([{"Id": "x"}], "not a query result"), ({"totalSize": 1}, "not a query result"),
+    ({"records": {"Id": "x"}}, "not a query result"), ({"records": ["005"]}, "not a query result"),
+    ({"records": [], "done": False, "nextRecordsUrl": "https://evil.example/q"}, "not a query page of this org"),
+    ({"records": [], "done": False, "nextRecordsUrl": "/services/data/../../x"}, "not a query page of this org"),
+])
+def test_wrong_shaped_query_answers_are_a_sentence(body, needle):
+    http = FakeHTTP(response(200, body))
+    session = make_session(http, api_version="63.0")
+    with pytest.raises(sf.SalesforceError, match=needle):
+        sf.RestClient(session).query("SELECT Id FROM User")
+    assert len(http.calls) == 1
+
+
+@pytest.mark.parametrize("rows", [[{"Username": "a@b.c"}], [{"Username": "a@b.c", "Id": 5}],
+                                  [{"Username": "a@b.c", "Id": "not-an-id"}]])
+def test_records_without_a_valid_id_are_a_sentence(rows):
+    http = FakeHTTP(response(200, {"records": rows, "done": True}))
+    client = sf.SalesforceClient(make_session(http, api_version="63.0"))
+    with pytest.raises(sf.SalesforceError, match="user record without a valid Id"):
+        client.lookup(sf.USER, ["a@b.c"])
+
+
+@pytest.mark.parametrize("body", [{"access_token": 12}, {"access_token": None}, ["tok"], "tok"])
+def test_token_endpoint_answers_of_the_wrong_shape(body):
+    session = make_session(FakeHTTP(response(200, body)), sf.ClientCredentialsLogin(INSTANCE, "key", "secret"))
+    with pytest.raises(sf.SalesforceError, match="refused the client credentials login"):
+        session.access_token  # noqa: B018
+
+
+def test_login_info_keeps_text_only():
+    body = dict(json.loads(fixture("token_ok.json")), access_token=TOKEN, instance_url=["x"], id={"a": 1})
+    session = make_session(FakeHTTP(response(200, body)), sf.ClientCredentialsLogin(INSTANCE, "key", "secret"))
+    assert session.access_token == TOKEN
+    assert "instance_url" not in session.login_info and "id" not in session.login_info
+    assert sf.SalesforceClient(session).instance_url == INSTANCE
+
+
+BOMB = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">'
+        b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;">]><Envelope><Body>&lol3;</Body></Envelope>')
+EXTERNAL = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+            b'<Envelope><Body>&e;</Body></Envelope>')
+
+
+@pytest.mark.parametrize("body, needle", [
+    (BOMB, "declares a document type"), (EXTERNAL, "declares a document type"),
+    (b'<?xml version="1.0"?><!DOCTYPE Envelope><Envelope/>', "declares a document type"),
+    (BOMB.decode().encode("utf-16"), "declares a document type"),
+    (b"<Envelope>\x00</Envelope>", "not valid XML"), (b"", "not valid XML"), (b"\xff\xfe<<", "not valid XML"),
+    (b"<a>" * 5000, "not valid XML"),
+])
+def test_hostile_or_broken_xml_is_a_sentence(body, needle):
+    client = metadata_client(response(200, body))[0]
+    with pytest.raises(sf.SalesforceError, match=needle):
+        client.read("SamlSsoConfig", "authentik")
+
+
+def test_soap_error_with_a_doctype_is_not_parsed():
+    client = metadata_client(response(500, BOMB))[0]
+    with pytest.raises(sf.SalesforceError) as info:
+        client.read("SamlSsoConfig", "authentik")
+    assert "lollol" not in info.value.msg
+
+
+def test_read_answer_with_a_nested_full_name():
+    body = fixture("read_saml_sso_config.xml").replace(b"<fullName>authentik</fullName>",
+                                                       b"<fullName><a>1</a></fullName>")
+    assert metadata_client(response(200, body))[0].read("SamlSsoConfig", "authentik") is None
+
+
+@pytest.mark.parametrize("value", ["nan", "-5", "inf", "1e308", "soon", "Wed, 99 Foo 2026", "999999"])
+def test_bad_retry_after_falls_back_to_the_default_backoff(sleeps, value):
+    http = FakeHTTP(response(429, "slow down", {"Retry-After": value}), response(200, {"ok": 1}))
+    make_session(http, sleeps=sleeps).request("GET", "/services/data/v63.0/x")
+    assert sleeps == [0.75]  # attempt 1: 1 second with jitter 0.5
+
+
+def test_lost_write_names_the_salesforce_error():
+    body = [{"errorCode": "UNKNOWN_EXCEPTION", "message": "An unexpected error occurred"}]
+    http = FakeHTTP(response(500, body))
+    with pytest.raises(sf.WriteOutcomeUnknown) as info:
+        make_session(http).request("POST", "/services/data/v63.0/sobjects/X", json={})
+    assert "may or may not have been applied" in info.value.msg and "UNKNOWN_EXCEPTION" in info.value.msg
+    assert len(http.calls) == 1
+
+
+def test_path_values_checked():
+    session = make_session(FakeHTTP(), api_version="63.0")
+    session.api_version = "63.0/../../x"
+    with pytest.raises(sf.SalesforceError, match="as the API version in a URL path"):
+        sf.RestClient(session).data_path("query")
+    with pytest.raises(sf.SalesforceError, match="as the API version in a URL path"):
+        sf.MetadataClient(session).path  # noqa: B018

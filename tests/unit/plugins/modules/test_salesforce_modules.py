@@ -9,7 +9,7 @@ import datetime
 import pytest
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
-    USER, SalesforceClient, SalesforceError, check_api_name, same_record)
+    USER, SalesforceClient, check_api_name, same_record)
 from ansible_collections.sso.authentik.plugins.modules import salesforce_external_client_app as eca_module
 from ansible_collections.sso.authentik.plugins.modules import salesforce_saml_sso_config as saml_module
 from ansible_collections.sso.authentik.plugins.modules import salesforce_sso_settings as sso_module
@@ -103,6 +103,9 @@ class FakeClient:
         return ORG
 
 
+PAUSES = []
+
+
 def run(resource_class, metadata, check_mode=False, ids=None, **params):
     resource = resource_class()
     resource.module = FakeModule(check_mode)
@@ -114,6 +117,7 @@ def run(resource_class, metadata, check_mode=False, ids=None, **params):
         resource.params[option] = spec.get("default")
     resource.params.update(params)
     resource.client = FakeClient(metadata, ids)
+    resource.sleep = PAUSES.append  # the settings' confirming read comes after a pause; no real wait here
     for field in resource.fields:  # as the engine's run() does, before any request
         field.validate(resource.params.get(field.option))
     resource.validate()
@@ -510,3 +514,185 @@ def test_api_names(name, ok):
     ("<admin>", "<admin>", True), (None, USER_ID, False)])
 def test_ids_compared_15_or_18(current, desired, equal):
     assert same_record(current, desired) is equal
+
+
+# -- Off the happy path (issue 9) ---------------------------------------------------------------------------------
+
+HOSTILE_NAMES = ["other/../victim", "a?b", "a#b", "a%2Fb", "..", "with space", " lead", "tab\tname", "nul\x00",
+                 "a/b", ""]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+@pytest.mark.parametrize("resource_class, extra", [
+    (saml_module.SamlSsoConfig, {}), (eca_module.ExternalClientApp, {}),
+    (saml_module.SamlSsoConfig, {"state": "absent"}), (eca_module.ExternalClientApp, {"state": "absent"}),
+])
+def test_api_names_refused_before_any_call(resource_class, extra, name):
+    metadata = FakeMetadata()
+    with pytest.raises(EngineError, match=r"^name .* is not a valid API name"):
+        run(resource_class, metadata, name=name, **extra)
+    assert metadata.calls == []
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(request_signing_certificate="../Other_Cert"), "request_signing_certificate '../Other_Cert' is not a valid"),
+    (dict(jit_provisioning="custom", jit_handler="Handler", jit_run_as=" admin@acme.com"), "jit_run_as .* leading"),
+    (dict(idp_logout_url="javascript:alert(1)"), "idp_logout_url must be an absolute http"),
+    (dict(entity_id="acme.my.salesforce.com"), "entity_id must be an absolute http"),
+])
+def test_saml_identifiers_and_urls_refused_before_any_call(params, message):
+    metadata = FakeMetadata(stored_config())
+    client_ids = {"Other_Cert": CERT_ID}
+    with pytest.raises(EngineError, match=message):
+        run(saml_module.SamlSsoConfig, metadata, ids=client_ids, name="authentik", **params)
+    assert metadata.calls == []
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(callback_urls=["authentik.company/callback"]), "callback_urls must be an absolute http"),
+    (dict(callback_urls=["https://a.example/cb?x=1,2"]), "contains a comma; Salesforce splits callback URLs"),
+    (dict(scopes=["api,openid"]), "is not one scope name"),
+    (dict(client_credentials_user="admin@acme.com\n"), "client_credentials_user .* trailing whitespace"),
+])
+def test_eca_values_refused_before_any_call(params, message):
+    metadata = created_app()
+    with pytest.raises(EngineError, match=message):
+        run(eca_module.ExternalClientApp, metadata, **dict(APP, **params))
+    assert metadata.calls == []
+
+
+class TrimmingMetadata(FakeMetadata):
+    """Stores string values trimmed, as Salesforce does on save (createMetadata() documentation)."""
+
+    def _store(self, operation, type_name, component):
+        super()._store(operation, type_name, component)
+        record = self.records[(type_name, component["fullName"])]
+        for key, value in record.items():
+            if isinstance(value, str):
+                record[key] = value.strip()
+
+
+def test_values_salesforce_trims_converge():
+    metadata = TrimmingMetadata()
+    params = dict(GUIDE, issuer="https://authentik.company ", label=" authentik SSO ")
+    first, _resource = run(saml_module.SamlSsoConfig, metadata, **params)
+    assert first["changed"] and metadata.records[("SamlSsoConfig", "authentik")]["issuer"] == \
+        "https://authentik.company"
+    metadata.calls.clear()
+    again, _resource = run(saml_module.SamlSsoConfig, metadata, **params)
+    assert not again["changed"] and metadata.writes() == []
+
+
+def test_eca_callback_urls_compared_as_urls_and_label_trimmed():
+    metadata = created_app()
+    params = dict(APP, callback_urls=["HTTPS://Authentik.Company/source/oauth/callback/salesforce/"],
+                  label="authentik ")
+    result, _resource = run(eca_module.ExternalClientApp, metadata, **params)
+    assert not result["changed"] and metadata.writes() == []
+
+
+SSO_KEY = ("SecuritySettings", "Security")
+
+
+class RacingMetadata(FakeMetadata):
+    """Another run writes its whole block, from a read made before ours wrote, just before our call `at`."""
+
+    def __init__(self, records, stale_block, at):
+        super().__init__(records)
+        self.stale_block = stale_block
+        self.at = set(at)
+        self.count = 0
+
+    def _other_run(self):
+        if self.count in self.at:
+            self.records[SSO_KEY]["singleSignOnSettings"] = dict(self.stale_block)
+        self.count += 1
+
+    def read(self, type_name, name):
+        self._other_run()
+        return super().read(type_name, name)
+
+    def update(self, type_name, component):
+        self._other_run()
+        super().update(type_name, component)
+
+
+def stale_case_insensitive():
+    """The other run: read before our write (SAML off), turns case-insensitive Federation IDs on."""
+    return dict(security()[SSO_KEY]["singleSignOnSettings"], enableCaseInsensitiveFederationID=True)
+
+
+@pytest.mark.parametrize("at", [
+    [2],  # its write lands between ours and our read back
+    [3],  # after our read back, before the confirming read
+])
+def test_sso_settings_change_survives_a_concurrent_run(at):
+    del PAUSES[:]
+    metadata = RacingMetadata(security(), stale_case_insensitive(), at)
+    result, _resource = run(sso_module.SsoSettings, metadata, saml_enabled=True)
+    block = metadata.records[SSO_KEY]["singleSignOnSettings"]
+    assert block["enableSamlLogin"] is True  # ours, written again on top of theirs
+    assert block["enableCaseInsensitiveFederationID"] is True  # theirs, kept by the merge
+    assert result["changed"] and result["sso_settings"]["enableSamlLogin"] is True
+    assert [operation for operation, _type, _c in metadata.writes()] == ["update", "update"]
+    assert PAUSES and all(0.5 <= pause <= 10 for pause in PAUSES)
+
+
+def test_sso_settings_fail_rather_than_report_a_lost_change():
+    metadata = RacingMetadata(security(), stale_case_insensitive(), at=range(1, 40))
+    with pytest.raises(EngineError, match=r"overwrote this one 3 times in a row \(now saml_enabled is false\); "
+                                          r"not reported as done"):
+        run(sso_module.SsoSettings, metadata, saml_enabled=True)
+    assert len(metadata.writes()) == 3
+
+
+def test_sso_settings_two_runs_at_once_against_the_sandbox(sandbox_server):
+    """Both runs read before either writes (a barrier), then both write their whole block: neither change is lost."""
+    import threading
+
+    from ansible_collections.sso.authentik.plugins.module_utils._salesforce import SalesforceSession
+
+    url = sandbox_server("salesforce", config={"client_id": "3MVG9race", "client_secret": "race-secret"})
+    import requests
+
+    requests.post(url + "/_sandbox/reset", timeout=30).raise_for_status()
+    barrier = threading.Barrier(2, timeout=60)
+    results, errors = {}, []
+
+    def one_run(option):
+        resource = sso_module.SsoSettings()
+        resource.module = FakeModule()
+        resource.params = dict({name: None for name in resource.argument_spec()}, force=False, **{option: True})
+        session = SalesforceSession.from_params({"instance_url": url, "client_id": "3MVG9race",
+                                                 "client_secret": "race-secret", "api_version": "63.0"})
+        resource.client = SalesforceClient(session)
+        find = resource.find
+        first = []
+
+        def find_then_wait():
+            view = find()
+            if not first:
+                first.append(view)
+                barrier.wait()
+            return view
+
+        resource.find = find_then_wait
+        try:
+            results[option] = resource.reconcile()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_run, args=(option,))
+               for option in ("saml_enabled", "case_insensitive_federation_id")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    state = requests.get(url + "/_sandbox/state", timeout=30).json()
+    block = state["metadata"]["SecuritySettings"]["Security"]["singleSignOnSettings"]
+    assert (block["enableSamlLogin"], block["enableCaseInsensitiveFederationID"]) == ("true", "true")
+    assert results["saml_enabled"]["changed"] and results["case_insensitive_federation_id"]["changed"]
+    writes = [entry for entry in requests.get(url + "/_sandbox/requests", timeout=30).json()
+              if entry.get("operation") == "updateMetadata"]
+    assert len(writes) == 3  # one each, and the loser's merge
