@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import datetime
 
 import pytest
@@ -696,3 +697,98 @@ def test_sso_settings_two_runs_at_once_against_the_sandbox(sandbox_server):
     writes = [entry for entry in requests.get(url + "/_sandbox/requests", timeout=30).json()
               if entry.get("operation") == "updateMetadata"]
     assert len(writes) == 3  # one each, and the loser's merge
+
+
+# -- Whole module runs (SafeModule): what reaches the output ------------------------------------------------------
+
+SECRET = "cc-s3cr3t-value"
+OBTAINED = "00DSB0000000001!obtained.access.token"
+
+
+def token_answer(token=OBTAINED):
+    import requests
+
+    answer = requests.Response()
+    answer.status_code = 200
+    answer._content = json.dumps({"access_token": token, "instance_url": "https://acme.example",
+                                  "id": "https://login.example/id/00DSB0000000001AAA/005SB0000000001AAA",
+                                  "token_type": "Bearer"}).encode()
+    answer.headers["Content-Type"] = "application/json"
+    return answer
+
+
+def json_answer(status, body):
+    import requests
+
+    answer = requests.Response()
+    answer.status_code = status
+    answer._content = json.dumps(body).encode()
+    answer.headers["Content-Type"] = "application/json"
+    return answer
+
+
+def run_main(monkeypatch, capsys, module, args, answers=()):
+    import requests
+    from ansible.module_utils import basic
+    from ansible.module_utils.common import warnings as ansible_warnings
+
+    answers, sent = list(answers), []
+
+    def request(session, method, url, **kwargs):
+        sent.append((method, url, kwargs))
+        assert answers, "unexpected request %s %s" % (method, url)
+        return answers.pop(0)
+
+    monkeypatch.setattr(requests.Session, "request", request)
+    payload = dict({"instance_url": "https://acme.example", "client_id": "3MVG9key", "client_secret": SECRET,
+                    "api_version": "63.0"}, **args)
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": payload}).encode())
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
+    getattr(ansible_warnings, "_global_warnings", {}).clear()
+    with pytest.raises(SystemExit):
+        module.main()
+    out = capsys.readouterr().out
+    assert SECRET not in out and "Traceback" not in out
+    return json.loads(out), sent, out
+
+
+def test_salesforce_login_returns_the_token_it_obtained(monkeypatch, capsys):
+    from ansible_collections.sso.authentik.plugins.modules import salesforce_login
+
+    result, sent, _out = run_main(monkeypatch, capsys, salesforce_login, {}, [token_answer()])
+    assert not result.get("failed"), result
+    assert result["access_token"] == OBTAINED  # the one result meant to carry it (the task is no_log)
+    assert result["org_id"][:15] == "00DSB0000000001" and len(sent) == 1
+
+
+def test_salesforce_login_masks_the_token_in_its_messages(monkeypatch, capsys):
+    from ansible_collections.sso.authentik.plugins.modules import salesforce_login
+
+    echo = json_answer(400, [{"errorCode": "X", "message": "not for " + OBTAINED}])
+    result, _sent, out = run_main(monkeypatch, capsys, salesforce_login, {"api_version": None},
+                                  [token_answer(), echo])
+    assert result["failed"] and OBTAINED not in out and "not for ********" in result["msg"]
+
+
+def test_org_info_masks_the_obtained_token_and_warns_of_cleartext(monkeypatch, capsys):
+    from ansible_collections.sso.authentik.plugins.modules import salesforce_org_info
+
+    echo = json_answer(400, [{"errorCode": "MALFORMED_QUERY", "message": "token " + OBTAINED}])
+    result, _sent, out = run_main(monkeypatch, capsys, salesforce_org_info,
+                                  {"instance_url": "http://acme.example", "users": ["a@b.c"]}, [token_answer(), echo])
+    assert result["failed"] and OBTAINED not in out and "token ********" in result["msg"]
+    ok, _sent, _out = run_main(monkeypatch, capsys, salesforce_org_info, {"instance_url": "http://acme.example"},
+                               [token_answer()])
+    assert "plain http:// to acme.example" in json.dumps(ok.get("warnings")), json.dumps(ok)
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"certificates": ["../Cert"]}, "certificates '../Cert' is not a valid API name"),
+    ({"users": ["admin@acme.com "]}, "users 'admin@acme.com ' has leading or trailing whitespace"),
+    ({"profiles": ["Standard\x00User"]}, "profiles contains a control character"),
+])
+def test_org_info_names_refused_before_any_request(monkeypatch, capsys, args, words):
+    from ansible_collections.sso.authentik.plugins.modules import salesforce_org_info
+
+    result, sent, _out = run_main(monkeypatch, capsys, salesforce_org_info, args)
+    assert result["failed"] and words in result["msg"] and sent == []
