@@ -124,10 +124,12 @@ class SafeModule(AnsibleModule):
     """
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
         from ansible_collections.sso.authentik.plugins.module_utils._http import Scrubber
 
-        self.scrubber = Scrubber(self.no_log_values)
+        self.scrubber = Scrubber()  # argument validation in AnsibleModule.__init__ may already fail_json
+        super().__init__(*args, **kwargs)
+        for value in self.no_log_values:
+            self.scrubber.add(value)
         problem = control_character_problem(self.params, self.argument_spec)
         if problem:
             self.fail_json(msg=problem)

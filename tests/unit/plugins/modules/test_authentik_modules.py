@@ -365,3 +365,9 @@ def test_common_name_taken_by_another_pair_for_good_is_explained(monkeypatch, ca
                             "authentik names a generated pair after its common name", script)
     assert [call["method"] for call in server.writes()] == ["POST"]
     assert "give another common_name" in result["msg"]
+
+
+def test_options_refused_by_ansible_itself_fail_cleanly(monkeypatch, capsys):
+    failed(monkeypatch, capsys, application_binding, {"application": "a", "group": "g", "user": "u"},
+           "mutually exclusive")
+    failed(monkeypatch, capsys, certificate_keypair_info, {}, "missing required arguments: name")
