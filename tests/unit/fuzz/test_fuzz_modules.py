@@ -21,12 +21,15 @@ import pytest
 from fuzz_harness import (ALLOWED_SECRETS, BASE_ARGS, COLLECTION_MODULES_DIR, MARKER, SECRETS, SESSION_TOKEN,
                           argument_spec, benign_answer, problems, run_module)
 from fuzz_strategies import answer_strategy, hostile_value
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 settings.register_profile(
     "fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "20")), deadline=None, derandomize=True,
     database=None, print_blob=False,
+    # No shrinking unless asked (FUZZ_SHRINK=1): a failing example is readable as drawn, and shrinking one costs
+    # minutes on a busy machine.
+    phases=list(Phase) if os.environ.get("FUZZ_SHRINK") else [Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
                            HealthCheck.function_scoped_fixture])
 FUZZ = settings.get_profile("fuzz")
