@@ -350,6 +350,10 @@ class Http:
                     continue
                 raise HttpError("%s: cannot reach %s at %s after %d attempt(s): %s."
                                 % (what, self.name, _origin_text(url), attempt + 1, reason))
+            except (ValueError, UnicodeError, LookupError) as exc:
+                # requests reads a redirect's Location even when it does not follow it: a malformed one lands here.
+                raise HttpError("%s: %s answered with a malformed redirect or header (%s); not followed."
+                                % (what, _origin_text(url), type(exc).__name__))
 
             if response.status_code in (301, 302, 303, 307, 308):  # is_redirect needs a Location
                 url, kwargs = self._redirect(url, start, response, what, follow_redirects, kwargs)
@@ -374,8 +378,12 @@ class Http:
 
     def _redirect(self, url, start, response, what, follow, kwargs):
         location = response.headers.get("Location") or ""
-        target = urljoin(url, location.strip())
-        here, there = _origin(url), _origin(target)
+        try:
+            target = urljoin(url, location.strip())
+            here, there = _origin(url), _origin(target)
+        except ValueError:
+            raise HttpError("%s: %s answered HTTP %d with a malformed redirect; not followed."
+                            % (what, _origin_text(url), response.status_code), status=response.status_code)
         shown = self.scrubber.text(target)
         if here[0] == "http" and there[0] == "https" and here[1] == there[1]:
             raise HttpError("%s: %s redirects plain http to %s; use https://%s as %s."
