@@ -14,7 +14,10 @@ options:
         V(https://acme--uat.sandbox.my.salesforce.com) (sandbox) or V(https://acme-dev-ed.develop.my.salesforce.com)
         (Developer Edition).
       - Every API call and the OAuth token request go to this URL. V(https://login.salesforce.com) and
-        V(https://test.salesforce.com) are refused here; to sign the JWT for them, set O(jwt_audience).
+        V(https://test.salesforce.com) are refused here; to sign the JWT for them, set O(jwt_audience). A URL
+        with a user name or password in it is refused.
+      - Plain V(http://) to a host other than this machine works, with a warning that the token, secret or
+        signed JWT travels unencrypted.
       - If not set, the value of the E(SALESFORCE_INSTANCE_URL) environment variable is used.
     type: str
     required: true
@@ -22,7 +25,9 @@ options:
     description:
       - An OAuth access token (session id) of the org, for example from M(sso.authentik.salesforce_login) or
         C(sf org display --verbose).
-      - Used as given and first among the logins (see the notes). Given alone, it cannot be renewed, so the module
+      - Used as given (a trailing newline, as a vault block scalar leaves, is dropped; whitespace inside, a
+        C(Bearer ) prefix, control or non-ASCII characters are refused without showing the token) and first among
+        the logins (see the notes). Given alone, it cannot be renewed, so the module
         fails with a clear message once it has expired; given with the options of another login (a private key or
         O(client_secret)), the module logs in with those when Salesforce rejects the token.
       - If not set, the value of the E(SALESFORCE_ACCESS_TOKEN) environment variable is used.
@@ -36,7 +41,7 @@ options:
   client_secret:
     description:
       - Consumer secret of the app, for the client credentials flow. The app needs the flow enabled and a run-as
-        user; this flow works on the My Domain URL only.
+        user; this flow works on the My Domain URL only. Checked like O(access_token).
       - If not set, the value of the E(SALESFORCE_CLIENT_SECRET) environment variable is used.
     type: str
   username:
@@ -105,6 +110,11 @@ notes:
     the module logs in once more (with O(access_token), only when the options of another login are given too).
   - A create whose answer is lost (dropped connection, timeout, HTTP 502/504, C(UNKNOWN_EXCEPTION)) is not sent
     again blindly - the module reads the component first and creates it only if it does not exist.
+  - Redirects - the token request, every Metadata API (SOAP) call and every write are never redirected (their
+    body carries the secret, the signed JWT or the session id); the module fails with the address the redirect
+    pointed to. A REST read may follow one, without the access token when it leads to another host.
+  - Secrets (the access token given or obtained, the client secret, the private key and the signed JWT) are
+    masked in every message, warning and result, in every form (stripped, quoted, URL-encoded).
   - Every API call counts against the org's daily API request limit; the modules read before they write and send
     no write when nothing changed.
   - The module talks to the Salesforce API from the host it runs on; run it on the controller

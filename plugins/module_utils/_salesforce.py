@@ -137,9 +137,17 @@ def normalize_instance_url(url, option="instance_url"):
     url = (url or "").strip().rstrip("/")
     if not url:
         raise SalesforceError(f"{option} is required: the org's My Domain URL, for example https://acme.my.salesforce.com")
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment \
+            or any(char.isspace() or not char.isprintable() for char in url):
         raise SalesforceError(f"{option} must be a URL such as https://acme.my.salesforce.com, got {url!r}")
+    if parts.username is not None or parts.password is not None:
+        raise SalesforceError(f"{option} must not carry a user name or password (https://user:password@...): "
+                              "Salesforce logins use the login options")
     return url
 
 

@@ -24,7 +24,9 @@ description:
     Spring '26); see O(app_type).
 options:
   name:
-    description: API name of the app (letters, digits and underscores, at most 70 characters), for example V(authentik).
+    description:
+      - API name of the app (letters, digits and single underscores, a letter first, at most 70 characters), for
+        example V(authentik). Anything else is refused before any request.
     type: str
     required: true
   app_type:
@@ -47,7 +49,9 @@ options:
   callback_urls:
     description:
       - The OAuth redirect URIs, for example V(https://authentik.company/source/oauth/callback/salesforce/). The
-        order does not matter. Required to create the app.
+        order does not matter, nor the case of the scheme and host. Required to create the app.
+      - Each is an absolute http(s) URL without a comma (Salesforce stores the list as one text split at commas
+        and line breaks; percent-encode a comma as V(%2C)).
     type: list
     elements: str
   scopes:
@@ -55,7 +59,8 @@ options:
       - The OAuth scopes the app may ask for. The OAuth names V(api), V(openid), V(refresh_token), V(offline_access),
         V(full), V(web), V(id), V(profile), V(email), V(address), V(phone), V(custom_permissions), V(chatter_api),
         V(lightning) and V(content) are translated to Salesforce's (V(Api), V(OpenID), ...); Salesforce's own
-        names are accepted as they are. The order does not matter. Required to create the app.
+        names are accepted as they are. The order does not matter. One scope per list item. Required to create
+        the app.
     type: list
     elements: str
   pkce_required:

@@ -17,7 +17,8 @@ description:
 options:
   profiles:
     description: Profile names to resolve, for example V(Standard User). Profile names may be translated in orgs
-      whose language is not English.
+      whose language is not English. Names with surrounding whitespace or control characters are refused before
+      any request.
     type: list
     elements: str
     default: []
@@ -27,7 +28,8 @@ options:
     elements: str
     default: []
   certificates:
-    description: API names of certificates (Setup, Certificate and Key Management) to resolve.
+    description: API names of certificates (Setup, Certificate and Key Management) to resolve; anything but an API
+      name is refused before any request.
     type: list
     elements: str
     default: []

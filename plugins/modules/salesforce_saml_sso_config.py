@@ -19,10 +19,13 @@ description:
   - The Metadata API replaces a configuration with what it is sent, so an update sends the whole configuration as
     read, with the changed fields.
   - Single sign-on with SAML must be enabled in the org too, see M(sso.authentik.salesforce_sso_settings).
+  - Salesforce trims leading and trailing whitespace of text values when it saves them; the module compares and
+    sends them trimmed, so such a value converges instead of being written on every run.
 options:
   name:
     description:
-      - API name of the configuration (C(fullName); letters, digits and underscores), for example V(authentik).
+      - API name of the configuration (C(fullName); letters, digits and single underscores, a letter first, at most
+        80 characters), for example V(authentik). Anything else is refused before any request.
     type: str
     required: true
   label:
@@ -44,15 +47,16 @@ options:
   idp_login_url:
     description:
       - Where Salesforce sends SP-initiated login requests (the Identity Provider Login URL), for example
-        V(https://authentik.company/application/saml/salesforce/sso/binding/post/).
+        V(https://authentik.company/application/saml/salesforce/sso/binding/post/). An absolute http(s) URL.
     type: str
   idp_logout_url:
-    description: Where users go after they log out of Salesforce (the Identity Provider Logout URL).
+    description: Where users go after they log out of Salesforce (the Identity Provider Logout URL). An absolute
+      http(s) URL.
     type: str
   entity_id:
     description:
       - Salesforce's own entity ID, which is also the audience it expects in SAML responses.
-      - Defaults to O(instance_url), the org's My Domain URL, as Salesforce recommends.
+      - Defaults to O(instance_url), the org's My Domain URL, as Salesforce recommends. An absolute http(s) URL.
     type: str
   identity_type:
     description:
@@ -89,7 +93,8 @@ options:
   request_signing_certificate:
     description:
       - API name of the org's certificate (Setup, Certificate and Key Management) that signs the login requests,
-        for example V(SelfSignedCert_01Jan2026). Resolved to its id.
+        for example V(SelfSignedCert_01Jan2026). Checked as an API name before any request, then resolved to its
+        id.
     type: str
   jit_provisioning:
     description:

@@ -187,6 +187,9 @@ def test_login_inputs_refused_before_any_request(params, needle):
     ("ftp://acme.my.salesforce.com", "must be a URL"),
     ("https://login.salesforce.com", "My Domain URL"),
     ("https://test.salesforce.com/", "My Domain URL"),
+    ("https://admin:pw@acme.my.salesforce.com", "must not carry a user name or password"),
+    ("https://acme.my.salesforce.com:port", "must be a URL"),
+    ("https://acme .my.salesforce.com", "must be a URL"),
 ])
 def test_instance_url_checked(url, needle):
     with pytest.raises(sf.SalesforceError, match=needle):
