@@ -288,12 +288,17 @@ class _TokenEndpointLogin:
         response = session.send_unauthenticated("POST", self.token_url(), data=self.form(),
                                                 operation=f"{self.name} login (POST {TOKEN_PATH})")
         try:
-            body = response.json()
+            body = response_json(response)
         except ValueError:
             body = None
+        _register_tokens(body, self.scrubber)  # whatever shape it came in, a token in it is never shown
         if response.status_code == 200 and isinstance(body, dict) and isinstance(body.get("access_token"), str) \
                 and body["access_token"]:
             return body
+        if response.status_code == 200:
+            raise SalesforceError(f"The {self.name} login at {self.token_url()} answered HTTP 200 without an access "
+                                  "token it could read (expected a JSON object with access_token); is instance_url "
+                                  "the org's My Domain URL?", status=200)
         code = description = None
         if isinstance(body, dict):
             code, description = body.get("error"), body.get("error_description")
@@ -663,19 +668,46 @@ def parse_limit_info(header):
     return result
 
 
+def response_text(response):
+    """The body as text; an unknown or wrong charset is read as UTF-8 with replacements, never an exception."""
+    try:
+        return response.text or ""
+    except (LookupError, UnicodeError, TypeError):
+        return (response.content or b"").decode("utf-8", "replace")
+
+
+def response_json(response):
+    """The body parsed as JSON; ValueError for anything that is not (a bad charset, a nesting bomb included)."""
+    try:
+        return json.loads(response_text(response))
+    except (ValueError, RecursionError, TypeError):
+        raise ValueError("not JSON") from None
+
+
+def _register_tokens(body, scrubber, depth=0):
+    if scrubber is None or depth > 5:
+        return
+    items = body.items() if isinstance(body, dict) else enumerate(body) if isinstance(body, list) else ()
+    for key, value in items:
+        if key in ("access_token", "refresh_token", "id_token", "signature") and isinstance(value, str):
+            scrubber.add(value)
+        elif isinstance(value, (dict, list)):
+            _register_tokens(value, scrubber, depth + 1)
+
+
 def _page_words(response):
-    return error_page_words(response.text) or response.reason or "no details"
+    return error_page_words(response_text(response)) or response.reason or "no details"
 
 
 def describe_error(response):
     """(code, message, fields) from a REST error array, an OAuth error or a SOAP fault; never raises."""
-    text = response.text or ""
+    text = response_text(response)
     if text.lstrip().startswith("<"):
         fault = _parse_soap_fault(response.content)
         if fault:
             return fault
     try:
-        body = response.json()
+        body = response_json(response)
     except ValueError:
         body = None
     if isinstance(body, dict):
@@ -735,8 +767,8 @@ class RestClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return response.json()
-        except (ValueError, RecursionError):
+            return response_json(response)
+        except ValueError:
             raise SalesforceError(f"{method} {path} returned a body that is not JSON") from None
 
     def get(self, path, params=None):
@@ -1001,11 +1033,11 @@ def safe_xml(content):
         checker.Parse(content, True)
     except _Doctype:
         raise ValueError("it declares a document type (<!DOCTYPE>), which SOAP answers never have") from None
-    except (xml.parsers.expat.ExpatError, ValueError, TypeError):
+    except (xml.parsers.expat.ExpatError, ValueError, TypeError, LookupError):  # LookupError: unknown encoding
         raise ValueError("it is not valid XML") from None
     try:
         return ET.fromstring(content)
-    except (ET.ParseError, ValueError, TypeError):
+    except (ET.ParseError, ValueError, TypeError, LookupError):
         raise ValueError("it is not valid XML") from None
 
 

@@ -342,7 +342,11 @@ class ExternalClientApp(SalesforceMetadataResource):
 
     def reread(self, obj):
         self.read_components(self.written)  # only what was written
-        return self.view()
+        view = self.view()
+        if view is None:
+            raise EngineError("Salesforce accepted the External Client App %r but readMetadata does not return it."
+                              % self.params["name"])
+        return view
 
     def delete(self, current):
         for alias, type_name, suffix in reversed(COMPONENTS):

@@ -968,11 +968,32 @@ def test_records_without_a_valid_id_are_a_sentence(rows):
         client.lookup(sf.USER, ["a@b.c"])
 
 
-@pytest.mark.parametrize("body", [{"access_token": 12}, {"access_token": None}, ["tok"], "tok"])
+@pytest.mark.parametrize("body", [{"access_token": 12}, {"access_token": None}, ["tok"], "tok",
+                                  [{"access_token": "00D!listed.token.value"}], {"a": {"access_token": "00D!x.y.z"}}])
 def test_token_endpoint_answers_of_the_wrong_shape(body):
-    session = make_session(FakeHTTP(response(200, body)), sf.ClientCredentialsLogin(INSTANCE, "key", "secret"))
-    with pytest.raises(sf.SalesforceError, match="refused the client credentials login"):
+    scrubber = sf.Scrubber()
+    session = make_session(FakeHTTP(response(200, body)), sf.ClientCredentialsLogin(INSTANCE, "key", "secret"),
+                           scrubber=scrubber)
+    with pytest.raises(sf.SalesforceError, match="answered HTTP 200 without an access token it could read"):
         session.access_token  # noqa: B018
+    for token in ("00D!listed.token.value", "00D!x.y.z"):
+        if token in json.dumps(body):  # a token in an answer of any shape is never shown
+            assert scrubber.text(token) == "********"
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b'<?xml version="1.0" encoding="bogus"?><a/>', "text/xml"), (b"<a/>", "text/xml; charset=bogus"),
+    (b'{"records": []}', "application/json; charset=bogus"),
+])
+def test_unknown_charsets_are_read_not_raised(body, content_type):
+    answer = response(200, body, {"Content-Type": content_type})
+    answer.encoding = content_type.partition("charset=")[2] or None
+    client = metadata_client(answer)[0]
+    with pytest.raises(sf.SalesforceError, match="cannot be read|no readMetadataResponse"):
+        client.read("SamlSsoConfig", "authentik")
+    error = response(500, body, {"Content-Type": content_type})
+    error.encoding = answer.encoding
+    assert sf.describe_error(error)[0] is None
 
 
 def test_login_info_keeps_text_only():
