@@ -30,8 +30,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
-from ansible_collections.sso.authentik.plugins.module_utils._engine import (  # noqa: F401 - check_api_name: API
-    EngineError, Ref, Resource, check_api_name)
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Ref, Resource
 from ansible_collections.sso.authentik.plugins.module_utils._http import (
     MAYBE_APPLIED, REQUESTS_IMPORT_ERROR, RETRY, Backoff, Http, HttpError, Scrubber, WriteOutcomeUnknown, clean_token,
     cleartext_warning, connection_problem, error_page_words)
@@ -461,8 +460,7 @@ class SalesforceSession:
         self.api_version = normalize_api_version(api_version) if api_version else None
         self._sleep = time.sleep
         self._random = random.random
-        backoff = Backoff(BACKOFF_BASE, BACKOFF_MAX, sleep=lambda seconds: self._sleep(seconds),
-                          rand=lambda: self._random())
+        backoff = Backoff(BACKOFF_BASE, BACKOFF_MAX, sleep=self._wait, rand=self._jitter)
         self.transport = Http("Salesforce", "instance_url", validate_certs=validate_certs, ca_path=ca_path,
                               timeout=timeout, retries=retries, backoff=backoff, session=http, scrubber=self.scrubber)
         self.http = self.transport.session
@@ -555,6 +553,12 @@ class SalesforceSession:
                           check=False, **kwargs)
 
     # -- internals ------------------------------------------------------------------------------------------
+
+    def _wait(self, seconds):
+        self._sleep(seconds)  # looked up at each wait: tests replace _sleep and _random after construction
+
+    def _jitter(self):
+        return self._random()
 
     def _ensure_token(self):
         if self._token is None:

@@ -85,7 +85,8 @@ from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
 
 SSO_FIELDS = tuple(METADATA_FIELDS["SingleSignOnSettings"])
 MERGES = 3  # writes of one run when other runs keep overwriting its change
-SETTLE_MIN, SETTLE_MAX = 0.5, 10.0  # seconds before the confirming read
+SETTLE_MIN = 0.5  # seconds before the confirming read: at least this,
+SETTLE_MAX = 10.0  # at most this
 
 
 class SsoSettings(SalesforceMetadataResource):

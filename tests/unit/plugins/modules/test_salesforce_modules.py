@@ -8,9 +8,8 @@ import json
 import datetime
 
 import pytest
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
-    USER, SalesforceClient, check_api_name, same_record)
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, check_api_name
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce import USER, SalesforceClient, same_record
 from ansible_collections.sso.authentik.plugins.modules import salesforce_external_client_app as eca_module
 from ansible_collections.sso.authentik.plugins.modules import salesforce_saml_sso_config as saml_module
 from ansible_collections.sso.authentik.plugins.modules import salesforce_sso_settings as sso_module
@@ -575,7 +574,8 @@ class TrimmingMetadata(FakeMetadata):
 
 def test_values_salesforce_trims_converge():
     metadata = TrimmingMetadata()
-    params = dict(GUIDE, issuer="https://authentik.company ", label=" authentik SSO ")
+    params = dict(GUIDE)
+    params.update(issuer="https://authentik.company ", label=" authentik SSO ")
     first, _resource = run(saml_module.SamlSsoConfig, metadata, **params)
     assert first["changed"] and metadata.records[("SamlSsoConfig", "authentik")]["issuer"] == \
         "https://authentik.company"
@@ -586,8 +586,8 @@ def test_values_salesforce_trims_converge():
 
 def test_eca_callback_urls_compared_as_urls_and_label_trimmed():
     metadata = created_app()
-    params = dict(APP, callback_urls=["HTTPS://Authentik.Company/source/oauth/callback/salesforce/"],
-                  label="authentik ")
+    params = dict(APP)
+    params.update(callback_urls=["HTTPS://Authentik.Company/source/oauth/callback/salesforce/"], label="authentik ")
     result, _resource = run(eca_module.ExternalClientApp, metadata, **params)
     assert not result["changed"] and metadata.writes() == []
 
