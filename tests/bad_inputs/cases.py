@@ -37,6 +37,7 @@ def cold(tag):
             "salesforce_sso_oauth_source_slug": "matrix-" + tag,
             "salesforce_sso_external_client_app_name": "matrix_" + tag.replace("-", "_")}
 
+
 CASES = [
     # -- authentik connection --------------------------------------------------------------------------------------
     case("authentik-url-no-scheme", "saml_property_mapping", "authentik URL without a scheme",
