@@ -139,7 +139,7 @@ class TlsServer:
                                             start_new_session=True)
         self.url = None
 
-    def wait(self, timeout=60):
+    def wait(self, timeout=180):  # a bound against a hang: a busy machine starts authentik-client slowly
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -187,7 +187,7 @@ def sandboxes(pki, tmp_path_factory):
     config_file.write_text(json.dumps(config), encoding="utf-8")
     servers = {
         "authentik": TlsServer("authentik", [_authentik_python(), str(SANDBOX_SRC / "authentik" / "server.py"),
-                                             "--profile", AUTHENTIK_PROFILE, "--token", token] + tls,
+                                             "--profile", AUTHENTIK_PROFILE, "--token=" + token] + tls,
                                directory, files["ca.crt"]),
         "salesforce": TlsServer("salesforce", [sys.executable, str(SANDBOX_SRC / "salesforce" / "server.py"),
                                                "--config", str(config_file)] + tls, directory, files["ca.crt"]),

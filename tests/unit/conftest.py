@@ -65,7 +65,7 @@ def sandbox_server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("sandboxes")
     servers = {}
 
-    def start(kind, profile=None, token=None, config=None, timeout=60):
+    def start(kind, profile=None, token=None, config=None, timeout=180):  # a bound, not a margin
         key = (kind, profile, token, json.dumps(config, sort_keys=True))
         if key in servers:
             return servers[key].url
@@ -73,7 +73,7 @@ def sandbox_server(tmp_path_factory):
         if kind == "authentik":
             command = [_authentik_python(profile), str(SANDBOX_SRC / "authentik" / "server.py"), "--profile", profile]
             if token:
-                command += ["--token", token]
+                command += ["--token=" + token]
         elif kind == "salesforce":
             config_file = directory / (name + ".json")
             config_file.write_text(json.dumps(config or {}))
