@@ -66,7 +66,7 @@ def secret_forms(secret):
     if not isinstance(secret, str) or not secret:
         return set()
     forms = set()
-    for spelling in {secret, secret.strip()}:  # a trailing newline is dropped before use: both are seen
+    for spelling in (secret, secret.strip()):  # a trailing newline is dropped before use: both are seen
         forms.update({spelling, repr(spelling)[1:-1], quote(spelling, safe=""), quote_plus(spelling),
                       spelling.encode("unicode_escape").decode("ascii")})
     forms.update(line.strip() for line in secret.splitlines())  # a PEM or a multi-line value, line by line

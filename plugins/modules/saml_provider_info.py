@@ -166,8 +166,8 @@ def describe(client, name, preview_user):
         "signing_certificate_fingerprint": "",
     }
     if provider.get("signing_kp"):
-        path = "/crypto/certificatekeypairs/%s/view_certificate/" % path_segment(provider["signing_kp"],
-                                                                                  "signing certificate id")
+        signing = path_segment(provider["signing_kp"], "signing certificate id")
+        path = "/crypto/certificatekeypairs/%s/view_certificate/" % signing
         pem = client.get_object(path, keys=("data",))["data"]
         if not isinstance(pem, str):
             raise AuthentikError("GET /api/v3%s: 'data' is not a PEM text." % path)

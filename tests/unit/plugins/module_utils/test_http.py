@@ -217,7 +217,7 @@ def test_redirect_to_another_scheme_is_refused():
 
 
 def test_redirect_loop_is_bounded():
-    client, session, _slept = http(*[Answer(302, {"Location": "/loop"}) for _ in range(10)])
+    client, session, _slept = http(*[Answer(302, {"Location": "/loop"})] * 10)
     with pytest.raises(HttpError, match="more than 5 redirects"):
         client.send("GET", "https://ak.example/x", "GET /x")
     assert len(session.calls) == 6

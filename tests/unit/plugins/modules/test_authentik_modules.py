@@ -69,8 +69,11 @@ class Server:
 
 def run(monkeypatch, capsys, module, args, script=(), check_mode=False):
     server = Server(script)
-    monkeypatch.setattr(requests.Session, "request", lambda session, *args, **kwargs: server.request(session, *args,
-                                                                                                     **kwargs))
+
+    def request(session, *args, **kwargs):
+        return server.request(session, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", request)
     payload = dict(CONN, **args)
     if check_mode:
         payload["_ansible_check_mode"] = True
