@@ -32,6 +32,8 @@ import state  # noqa: E402
 
 PROFILES = ("2025.12", "2026.8")
 FAULT_STATUSES = (429, 500, 502, 503, 504)
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+FAULT_KINDS = (None, "redirect")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 APP_METADATA = re.compile(r"^/application/saml/(?P<slug>[^/]+)/metadata/$")
 
@@ -54,6 +56,7 @@ class Sandbox:
         self.state = state.State()
         self.log_lock = threading.Lock()
         self.requests = []
+        self.pending = []  # entries of requests received and not answered yet (a delay, a client that went away)
         self.seq = 0
         self.faults = []
         self.fault_id = 0
@@ -73,7 +76,13 @@ class Sandbox:
             entry = {"seq": self.seq, "method": method, "path": path, "query": query, "status": None,
                      "write": method in WRITE_METHODS and path.startswith("/api/"), "fault": None, "body": body}
             self.requests.append(entry)
+            self.pending.append(entry)
             return entry
+
+    def log_done(self, entry):
+        """The answer to the request of `entry` was written (or its connection dropped)."""
+        with self.log_lock:
+            self.pending = [other for other in self.pending if other is not entry]
 
     def take_fault(self, method, path):
         with self.log_lock:
@@ -233,6 +242,9 @@ class Sandbox:
             with self.log_lock:
                 self.requests = []
             return 204, None
+        if name == "pending" and method == "GET":
+            with self.log_lock:
+                return 200, [{"seq": e["seq"], "method": e["method"], "path": e["path"]} for e in self.pending]
         if name == "reset" and method == "POST":
             with self.state.lock:
                 self.state.seed()
@@ -265,17 +277,26 @@ class Sandbox:
             return 204, None
         if method != "POST":
             return 405, {"detail": "GET, POST or DELETE"}
-        allowed = {"method", "path", "status", "retry_after", "delay", "drop", "times"}
+        allowed = {"method", "path", "status", "retry_after", "delay", "drop", "times", "kind", "location"}
         if not isinstance(body, dict) or set(body) - allowed:
             return 400, {"detail": "fault keys: %s" % ", ".join(sorted(allowed))}
         rule = {"method": body.get("method"), "path": body.get("path", ".*"), "status": body.get("status"),
                 "retry_after": body.get("retry_after"), "delay": body.get("delay") or 0,
-                "drop": bool(body.get("drop")), "times": body.get("times", 1)}
+                "drop": bool(body.get("drop")), "times": body.get("times", 1), "kind": body.get("kind"),
+                "location": body.get("location")}
         try:
             re.compile(rule["path"])
         except re.error as exc:
             return 400, {"detail": "path is not a valid regex: %s" % exc}
-        if rule["status"] is not None and rule["status"] not in FAULT_STATUSES:
+        if rule["kind"] not in FAULT_KINDS:
+            return 400, {"detail": "kind must be one of %s" % (FAULT_KINDS,)}
+        if rule["kind"] == "redirect":
+            problem = check_redirect(rule)
+            if problem:
+                return 400, {"detail": problem}
+        elif rule["location"] is not None:
+            return 400, {"detail": "location goes with kind redirect only"}
+        elif rule["status"] is not None and rule["status"] not in FAULT_STATUSES:
             return 400, {"detail": "status must be one of %s" % (FAULT_STATUSES,)}
         if rule["method"] is not None:
             rule["method"] = str(rule["method"]).upper()
@@ -290,17 +311,39 @@ class Sandbox:
         return 201, rule
 
 
+def check_redirect(rule):
+    """Why a redirect rule is refused, or None: a redirect status, a Location (absolute http(s) URL or a path)."""
+    if rule["status"] not in REDIRECT_STATUSES:
+        return "a redirect needs a status, one of %s" % (REDIRECT_STATUSES,)
+    if rule["drop"]:
+        return "a redirect is an answer: it cannot drop the connection"
+    location = rule["location"]
+    if not isinstance(location, str) or not location or any(c in location for c in "\r\n"):
+        return "a redirect needs a location: an absolute http(s) URL or a path"
+    if not location.startswith("/"):
+        parts = urlsplit(location)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return "location must be an absolute http(s) URL or a path starting with /, not %r" % location
+    return None
+
+
 def fault_response(rule):
     """(status, content type, body, headers) of an injected fault."""
     headers = {}
     if rule["retry_after"] is not None:
         headers["Retry-After"] = str(rule["retry_after"])
     status = rule["status"]
+    reason = http.client.responses.get(status, "Error")
+    if rule["kind"] == "redirect":
+        # what a reverse proxy in front of authentik sends
+        headers["Location"] = rule["location"]
+        body = ("<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>"
+                % (status, reason, status, reason)).encode()
+        return status, "text/html", body, headers
     if status == 429:
         wait = rule["retry_after"] if rule["retry_after"] is not None else 1
         body = json.dumps({"detail": "Request was throttled. Expected available in %s seconds." % wait}).encode()
         return status, "application/json", body, headers
-    reason = http.client.responses.get(status, "Error")
     # what a reverse proxy or Django's error page sends: HTML, not JSON
     body = ("<html><body><h1>%s %s</h1></body></html>" % (status, reason)).encode()
     return status, "text/html; charset=utf-8", body, headers
@@ -350,6 +393,12 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             logged_body = None
         entry = sandbox.log_start(method, path, query, logged_body)
+        try:
+            self.serve(sandbox, method, path, query, raw, entry)
+        finally:
+            sandbox.log_done(entry)
+
+    def serve(self, sandbox, method, path, query, raw, entry):
         rule = sandbox.take_fault(method, path)
         if rule:
             entry["fault"] = "delay" if rule["delay"] else None
@@ -364,7 +413,7 @@ class Handler(BaseHTTPRequestHandler):
                     pass
                 return
             if rule["status"]:
-                kind = str(rule["status"])
+                kind = rule["kind"] or str(rule["status"])
                 entry["fault"] = "delay+" + kind if rule["delay"] else kind
                 status, ctype, body, headers = fault_response(rule)
                 entry["status"] = status

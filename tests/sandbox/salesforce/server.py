@@ -29,8 +29,14 @@ from scim import Scim, ScimError
 from soql import OBJECTS, Engine, SoqlError
 from store import SWITCHES, State, check_switches, load_config
 
-FAULT_KEYS = {"api", "operation", "path", "method", "status", "retry_after", "delay", "drop", "kind", "times"}
-FAULT_KINDS = (None, "INVALID_SESSION_ID", "concurrent_limit", "daily_limit")
+FAULT_KEYS = {"api", "operation", "path", "method", "status", "retry_after", "delay", "drop", "kind", "times",
+              "location"}
+FAULT_KINDS = (None, "INVALID_SESSION_ID", "concurrent_limit", "daily_limit", "redirect")
+FAULT_STATUSES = (429, 500, 502, 503, 504)
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+REASONS = {301: "Moved Permanently", 302: "Found", 303: "See Other", 307: "Temporary Redirect",
+           308: "Permanent Redirect", 429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable",
+           504: "Gateway Timeout"}
 APIS = (None, "oauth", "rest", "soap", "scim")
 LIMIT_MESSAGES = {
     "daily_limit": "TotalRequests Limit exceeded.",
@@ -120,6 +126,8 @@ class Sandbox:
         self.oauth = OAuth(self.state)
         self.scim = Scim(self.state)
         self.fault_ids = 0
+        # Requests received and not answered yet (a delay, a client that went away), by seq; a reset keeps them.
+        self.pending = {}
 
     # --- classification, limits, faults -----------------------------------------------------------------------
 
@@ -211,7 +219,13 @@ class Sandbox:
         if rule["retry_after"] is not None:
             headers["Retry-After"] = str(rule["retry_after"])
         kind, status = rule["kind"], rule["status"]
-        if kind == "INVALID_SESSION_ID":
+        if kind == "redirect":
+            # what a proxy or a moved My Domain sends
+            headers["Location"] = rule["location"]
+            reason = REASONS[status]
+            response = Response(status, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>"
+                                % (status, reason, status, reason), "text/html")
+        elif kind == "INVALID_SESSION_ID":
             session = request.session()
             if session:
                 self.oauth.expire(token=session)
@@ -228,8 +242,7 @@ class Sandbox:
                                            "occurred. Please include this ErrorId if you contact support: "
                                            "1234567890-12345 (-1234567890)"}])
         elif status:
-            reason = {429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable",
-                      504: "Gateway Timeout"}.get(status, "Error")
+            reason = REASONS.get(status, "Error")
             response = Response(status, "<html><body><h1>%d %s</h1></body></html>" % (status, reason), "text/html")
         else:
             return None
@@ -444,6 +457,8 @@ class Sandbox:
             if route == "requests" and method == "DELETE":
                 state.log.clear()
                 return Response(200, {"cleared": True})
+            if route == "pending" and method == "GET":
+                return Response(200, [self.pending[seq] for seq in sorted(self.pending)])
             if route == "reset" and method == "POST":
                 tokens = dict(state.tokens)
                 state.reset()
@@ -506,7 +521,13 @@ class Sandbox:
             return "api is one of %s" % (APIS,)
         if raw.get("kind") not in FAULT_KINDS:
             return "kind is one of %s" % (FAULT_KINDS,)
-        if raw.get("status") is not None and raw["status"] not in (429, 500, 502, 503, 504):
+        if raw.get("kind") == "redirect":
+            problem = Sandbox.check_redirect(raw)
+            if problem:
+                return problem
+        elif raw.get("location") is not None:
+            return "location goes with kind redirect only"
+        elif raw.get("status") is not None and raw["status"] not in FAULT_STATUSES:
             return "status is one of 429, 500, 502, 503, 504"
         if not isinstance(raw.get("times", 1), int) or raw.get("times", 1) < 0:
             return "times is a non-negative integer (0: every matching request)"
@@ -519,6 +540,22 @@ class Sandbox:
                 return "path is not a regular expression: %s" % exc
         if not (raw.get("kind") or raw.get("status") or raw.get("drop") or raw.get("delay")):
             return "a fault needs a kind, a status, drop or a delay"
+        return None
+
+    @staticmethod
+    def check_redirect(raw):
+        """Why a redirect rule is refused, or None: a redirect status, a Location (absolute http(s) URL or a path)."""
+        if raw.get("status") not in REDIRECT_STATUSES:
+            return "a redirect needs a status, one of 301, 302, 303, 307, 308"
+        if raw.get("drop"):
+            return "a redirect is an answer: it cannot drop the connection"
+        location = raw.get("location")
+        if not isinstance(location, str) or not location or "\r" in location or "\n" in location:
+            return "a redirect needs a location: an absolute http(s) URL or a path"
+        if not location.startswith("/"):
+            parts = urllib.parse.urlsplit(location)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                return "location must be an absolute http(s) URL or a path starting with /, not %r" % location
         return None
 
     def snapshot(self):
@@ -599,6 +636,15 @@ class Handler(BaseHTTPRequestHandler):
         with sandbox.state.lock:
             sandbox.state.seq += 1
             request.seq = sandbox.state.seq
+            sandbox.pending[request.seq] = {"seq": request.seq, "method": method, "path": request.path,
+                                            "api": request.api, "operation": request.operation}
+        try:
+            self.serve(sandbox, method, request)
+        finally:
+            with sandbox.state.lock:
+                sandbox.pending.pop(request.seq, None)
+
+    def serve(self, sandbox, method, request):
         entry = {"seq": request.seq, "time": time.time(), "method": method, "path": request.path,
                  "query": request.query, "status": None, "api": request.api, "operation": request.operation,
                  "types": request.types, "write": request.write, "fault": None, "body": request.log_body(),

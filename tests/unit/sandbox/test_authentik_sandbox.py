@@ -25,6 +25,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 SERVER = os.path.join(ROOT, "tests", "sandbox", "authentik", "server.py")
 PROFILES = {"2025.12": "AUTHENTIK_SANDBOX_PYTHON_2025_12", "2026.8": "AUTHENTIK_SANDBOX_PYTHON_2026_8"}
 TOKEN = "test-token"
+# Start-up deadlines and client timeouts: bounds against a hang, far above what a busy 2-core machine takes.
+START_DEADLINE = 120
+TIMEOUT = 30
 
 
 class Sandbox:
@@ -43,7 +46,7 @@ class Sandbox:
         self.port = None
 
     def wait(self):
-        deadline = time.time() + 30
+        deadline = time.time() + START_DEADLINE
         while not os.path.exists(self.port_file):
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("sandbox %s did not start: %s" % (self.profile, self.stderr()))
@@ -67,7 +70,7 @@ class Sandbox:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = "Bearer " + token
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
         try:
             conn.request(method, url, body=None if body is None else json.dumps(body), headers=headers)
             response = conn.getresponse()
@@ -598,12 +601,12 @@ def test_tls_and_clean_shutdown(servers):
     proc = subprocess.Popen([any_sandbox.python, SERVER, "--profile", any_sandbox.profile, "--port-file", port_file,
                              "--tls-cert", cert, "--tls-key", key], stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 30
+        deadline = time.time() + START_DEADLINE
         while not os.path.exists(port_file) and time.time() < deadline and proc.poll() is None:
             time.sleep(0.05)
         with open(port_file) as handle:
             port = int(handle.read())
-        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ssl._create_unverified_context())
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=TIMEOUT, context=ssl._create_unverified_context())
         conn.request("GET", "/api/v3/admin/version/", headers={"Authorization": "Bearer sandbox-token"})
         response = conn.getresponse()
         assert response.status == 200 and json.loads(response.read())["version_current"].startswith(
@@ -612,3 +615,79 @@ def test_tls_and_clean_shutdown(servers):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+# --- redirect faults, pending requests ---------------------------------------------------------------------
+
+def _waits():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sandbox_waits", os.path.join(ROOT, "tests", "sandbox", "waits.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirect_fault(sb, status):
+    location = "http://127.0.0.2:9/elsewhere?x=1"
+    rule = sb.ok("POST", "/_sandbox/faults", {"method": "POST", "path": "^/api/v3/core/applications/$",
+                                              "kind": "redirect", "status": status, "location": location},
+                 status=201)
+    assert (rule["kind"], rule["status"], rule["location"]) == ("redirect", status, location)
+    code, response, body = sb.request("POST", "/core/applications/", {"slug": "moved", "name": "Moved"})
+    assert code == status and response.getheader("Location") == location
+    assert response.getheader("Content-Type") == "text/html" and str(status) in body
+    # Nothing was applied: the redirect is the whole answer.
+    assert sb.ok("GET", "/core/applications/", slug="moved")["results"] == []
+    entry = sb.ok("GET", "/_sandbox/requests")[0]
+    assert (entry["method"], entry["status"], entry["fault"]) == ("POST", status, "redirect")
+
+
+def test_redirect_fault_to_a_path_with_a_delay(sb):
+    sb.ok("POST", "/_sandbox/faults", {"path": "/admin/version/", "kind": "redirect", "status": 307,
+                                       "location": "/api/v3/admin/version/", "delay": 0.1}, status=201)
+    code, response, _body = sb.request("GET", "/admin/version/")
+    assert code == 307 and response.getheader("Location") == "/api/v3/admin/version/"
+    assert sb.request("GET", "/admin/version/")[0] == 200
+    assert [e["fault"] for e in sb.ok("GET", "/_sandbox/requests")] == ["delay+redirect", None]
+
+
+@pytest.mark.parametrize("rule, problem", [
+    ({"kind": "redirect", "status": 307}, "needs a location"),
+    ({"kind": "redirect", "location": "http://127.0.0.2/"}, "needs a status"),
+    ({"kind": "redirect", "status": 200, "location": "/x"}, "needs a status"),
+    ({"kind": "redirect", "status": 503, "location": "/x"}, "needs a status"),
+    ({"kind": "redirect", "status": 307, "location": "ftp://127.0.0.2/x"}, "absolute http(s) URL"),
+    ({"kind": "redirect", "status": 307, "location": "elsewhere"}, "absolute http(s) URL"),
+    ({"kind": "redirect", "status": 307, "location": "/x\r\nSet-Cookie: a=b"}, "needs a location"),
+    ({"kind": "redirect", "status": 307, "location": "/x", "drop": True}, "cannot drop"),
+    ({"status": 307}, "status must be one of"),
+    ({"status": 503, "location": "/x"}, "location goes with kind redirect"),
+    ({"kind": "moved", "status": 307, "location": "/x"}, "kind must be one of"),
+    ({"kind": "redirect", "status": 307, "location": "/x", "headers": {}}, "fault keys"),
+])
+def test_redirect_rules_are_checked(sb, rule, problem):
+    code, body = sb.call("POST", "/_sandbox/faults", rule)
+    assert code == 400 and problem in body["detail"], body
+    assert sb.ok("GET", "/_sandbox/faults") == []
+
+
+def test_pending_lists_a_request_until_it_is_answered(sb):
+    waits = _waits()
+    sb.ok("POST", "/_sandbox/faults", {"path": "/admin/version/", "delay": 1.0}, status=201)
+    assert sb.ok("GET", "/_sandbox/pending") == []
+    answered = []
+    client = threading.Thread(target=lambda: answered.append(sb.request("GET", "/admin/version/")[0]))
+    client.start()
+    try:
+        pending = waits.wait_until(lambda: sb.ok("GET", "/_sandbox/pending"), "pending")
+        assert [(e["method"], e["path"]) for e in pending] == [("GET", "/api/v3/admin/version/")]
+        # Logged from the start, without a status while it is pending.
+        assert [(e["seq"], e["status"], e["fault"]) for e in sb.ok("GET", "/_sandbox/requests")] == [
+            (pending[0]["seq"], None, "delay")]
+        log = waits.settled_requests(lambda route: sb.ok("GET", "/_sandbox/" + route))
+        assert [(e["status"], e["fault"]) for e in log] == [(200, "delay")]
+    finally:
+        client.join(TIMEOUT)
+    assert answered == [200]

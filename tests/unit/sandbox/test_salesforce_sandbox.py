@@ -26,6 +26,9 @@ CLIENT_ID = "3MVG9sandboxTestClient"
 CLIENT_SECRET = "sandbox-test-secret"
 USERNAME = "admin@example.com"
 MD = "{http://soap.sforce.com/2006/04/metadata}"
+# Client timeouts and start-up deadlines: bounds against a hang, far above what a busy 2-core machine takes.
+TIMEOUT = 30
+START_DEADLINE = 120
 SOAP_ENV = "{http://schemas.xmlsoap.org/soap/envelope/}"
 SAML_ORDER = [  # the SamlSsoConfig sequence of the Metadata WSDL, fullName (from Metadata) first
     "fullName", "attributeName", "attributeNameIdFormat", "decryptionCertificate", "errorUrl", "executionUserId",
@@ -65,7 +68,7 @@ def start_sandbox(directory, *extra):
     with open(directory / "server.log", "wb") as log:
         process = subprocess.Popen([sys.executable, str(SERVER), "--config", str(config), "--port", "0",
                                     "--port-file", str(port_file), *extra], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + START_DEADLINE
     while not port_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
@@ -87,7 +90,7 @@ def base_url(tmp_path_factory):
 
 @pytest.fixture()
 def url(base_url):
-    assert requests.post(base_url + "/_sandbox/reset", timeout=5).status_code == 200
+    assert requests.post(base_url + "/_sandbox/reset", timeout=TIMEOUT).status_code == 200
     return base_url
 
 
@@ -102,19 +105,19 @@ def jwt(claims, key=JWT_KEY):
 def jwt_login(url, **overrides):
     claims = {"iss": CLIENT_ID, "sub": USERNAME, "aud": url, "exp": int(time.time()) + 170}
     claims.update(overrides)
-    return requests.post(url + "/services/oauth2/token", timeout=5, data={
+    return requests.post(url + "/services/oauth2/token", timeout=TIMEOUT, data={
         "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": jwt(claims)})
 
 
 def token(url):
-    response = requests.post(url + "/services/oauth2/token", timeout=5, data={
+    response = requests.post(url + "/services/oauth2/token", timeout=TIMEOUT, data={
         "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
 
 def rest(url, path, access_token, **params):
-    return requests.get(url + path, params=params, headers={"Authorization": "Bearer " + access_token}, timeout=5)
+    return requests.get(url + path, params=params, headers={"Authorization": "Bearer " + access_token}, timeout=TIMEOUT)
 
 
 def soap(url, access_token, body, version="63.0"):
@@ -124,7 +127,7 @@ def soap(url, access_token, body, version="63.0"):
         '04/metadata"><soapenv:Header><met:SessionHeader><met:sessionId>%s</met:sessionId></met:SessionHeader>'
         "</soapenv:Header><soapenv:Body>%s</soapenv:Body></soapenv:Envelope>" % (access_token, body)
     )
-    response = requests.post(url + "/services/Soap/m/" + version, data=envelope.encode(), timeout=5,
+    response = requests.post(url + "/services/Soap/m/" + version, data=envelope.encode(), timeout=TIMEOUT,
                              headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'})
     return response.status_code, ET.fromstring(response.content)
 
@@ -196,7 +199,7 @@ def test_jwt_bearer_refuses_bad_claims(url, overrides, description):
 def test_jwt_bearer_refuses_a_foreign_signature_and_an_unknown_client(url):
     other_key = make_key_and_cert("intruder")[0]
     claims = {"iss": CLIENT_ID, "sub": USERNAME, "aud": url, "exp": int(time.time()) + 170}
-    response = requests.post(url + "/services/oauth2/token", timeout=5, data={
+    response = requests.post(url + "/services/oauth2/token", timeout=TIMEOUT, data={
         "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": jwt(claims, other_key)})
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
@@ -206,25 +209,26 @@ def test_jwt_bearer_refuses_a_foreign_signature_and_an_unknown_client(url):
 
 
 def test_client_credentials(url):
-    good = requests.post(url + "/services/oauth2/token", timeout=5, auth=(CLIENT_ID, CLIENT_SECRET),
+    good = requests.post(url + "/services/oauth2/token", timeout=TIMEOUT, auth=(CLIENT_ID, CLIENT_SECRET),
                          data={"grant_type": "client_credentials"})
     assert good.status_code == 200 and good.json()["instance_url"] == url
-    wrong = requests.post(url + "/services/oauth2/token", timeout=5, data={
+    wrong = requests.post(url + "/services/oauth2/token", timeout=TIMEOUT, data={
         "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": "wrong"})
     assert wrong.status_code in (400, 401) and wrong.json()["error"] == "invalid_client"
-    generic_host = requests.post(url + "/services/oauth2/token", timeout=5, headers={"Host": "login.salesforce.com"},
+    generic_host = requests.post(url + "/services/oauth2/token", timeout=TIMEOUT,
+                                 headers={"Host": "login.salesforce.com"},
                                  data={"grant_type": "client_credentials", "client_id": CLIENT_ID,
                                        "client_secret": CLIENT_SECRET})
     assert generic_host.json() == {"error": "invalid_grant",
                                    "error_description": "request not supported on this domain"}
-    unsupported = requests.post(url + "/services/oauth2/token", data={"grant_type": "password"}, timeout=5)
+    unsupported = requests.post(url + "/services/oauth2/token", data={"grant_type": "password"}, timeout=TIMEOUT)
     assert unsupported.json()["error"] == "unsupported_grant_type"
 
 
 def test_openid_discovery_and_userinfo(url):
-    config = requests.get(url + "/.well-known/openid-configuration", timeout=5).json()
+    config = requests.get(url + "/.well-known/openid-configuration", timeout=TIMEOUT).json()
     assert config["token_endpoint"] == url + "/services/oauth2/token"
-    assert requests.get(config["jwks_uri"], timeout=5).json()["keys"][0]["kty"] == "RSA"
+    assert requests.get(config["jwks_uri"], timeout=TIMEOUT).json()["keys"][0]["kty"] == "RSA"
     info = rest(url, "/services/oauth2/userinfo", token(url)).json()
     assert info["preferred_username"] == USERNAME and info["organization_id"].startswith(ORG_15)
     assert rest(url, "/services/oauth2/userinfo", "bogus").status_code == 403
@@ -234,13 +238,13 @@ def test_openid_discovery_and_userinfo(url):
 
 
 def test_versions_are_public_and_not_counted(url):
-    response = requests.get(url + "/services/data/", timeout=5)
+    response = requests.get(url + "/services/data/", timeout=TIMEOUT)
     assert response.status_code == 200
     assert "Sforce-Limit-Info" not in response.headers
     versions = response.json()
     assert [v["version"] for v in versions] == ["60.0", "61.0", "62.0", "63.0", "64.0", "65.0"]
     assert versions[3] == {"label": "Spring '25", "url": "/services/data/v63.0", "version": "63.0"}
-    assert requests.get(url + "/_sandbox/state", timeout=5).json()["counters"]["api_calls_used"] == 0
+    assert requests.get(url + "/_sandbox/state", timeout=TIMEOUT).json()["counters"]["api_calls_used"] == 0
 
 
 def test_soql_pages_with_next_records_url_and_counts_api_calls(url):
@@ -376,7 +380,7 @@ def test_security_settings_write_merges_only_the_blocks_sent(url):
     assert sso.findtext(MD + "enableMultipleSamlConfigs") == "true"  # untouched field of the same block
     for block in ("sessionSettings", "passwordPolicies", "networkAccess"):
         assert ET.tostring(after.find(MD + block)) == ET.tostring(before.find(MD + block))
-    writes = requests.get(url + "/_sandbox/state", timeout=5).json()["settings_writes"]
+    writes = requests.get(url + "/_sandbox/state", timeout=TIMEOUT).json()["settings_writes"]
     assert [w["blocks"] for w in writes] == [["singleSignOnSettings"]]
     # Settings can't be created (they always exist), and multiple SAML configs can't be switched off.
     status, root = save(url, access_token, "createMetadata", body)
@@ -434,10 +438,10 @@ def test_external_client_app_creation_order_and_login(url):
     record = read(url, access_token, "ExtlClntAppGlobalOauthSettings", "authentik_glbloauth")
     consumer_key = record.findtext(MD + "consumerKey")
     assert consumer_key.startswith("3MVG9") and record.find(MD + "consumerSecret") is None
-    requests.post(url + "/_sandbox/config", json={"consumer_secret_readable": True}, timeout=5)
+    requests.post(url + "/_sandbox/config", json={"consumer_secret_readable": True}, timeout=TIMEOUT)
     secret = read(url, access_token, "ExtlClntAppGlobalOauthSettings", "authentik_glbloauth").findtext(
         MD + "consumerSecret")
-    login = requests.post(url + "/services/oauth2/token", timeout=5, data={
+    login = requests.post(url + "/services/oauth2/token", timeout=TIMEOUT, data={
         "grant_type": "client_credentials", "client_id": consumer_key, "client_secret": secret})
     assert login.status_code == 200 and login.json()["scope"] == "api openid"
 
@@ -452,7 +456,7 @@ def test_external_client_app_creation_order_and_login(url):
 def test_expired_session_gives_invalid_session_id(url):
     access_token = token(url)
     assert rest(url, "/services/data/v63.0/limits", access_token).status_code == 200
-    assert requests.post(url + "/_sandbox/expire_tokens", json={}, timeout=5).json()["expired"] == 1
+    assert requests.post(url + "/_sandbox/expire_tokens", json={}, timeout=TIMEOUT).json()["expired"] == 1
     response = rest(url, "/services/data/v63.0/limits", access_token)
     assert response.status_code == 401
     assert response.json() == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
@@ -465,7 +469,7 @@ def test_expired_session_gives_invalid_session_id(url):
 def test_injected_invalid_session_expires_the_token_at_that_call(url):
     access_token = token(url)
     requests.post(url + "/_sandbox/faults", json={"api": "soap", "operation": "readMetadata",
-                                                  "kind": "INVALID_SESSION_ID"}, timeout=5)
+                                                  "kind": "INVALID_SESSION_ID"}, timeout=TIMEOUT)
     status, root = soap(url, access_token, "<met:readMetadata><met:type>SamlSsoConfig</met:type>"
                         "<met:fullNames>x</met:fullNames></met:readMetadata>")
     assert status == 500 and fault_of(root)[0] == "sf:INVALID_SESSION_ID"
@@ -476,21 +480,21 @@ def test_injected_invalid_session_expires_the_token_at_that_call(url):
 def test_concurrent_limit_fault_hits_once(url):
     access_token = token(url)
     requests.post(url + "/_sandbox/faults", json={"api": "soap", "operation": "upsertMetadata",
-                                                  "kind": "concurrent_limit", "times": 1}, timeout=5)
+                                                  "kind": "concurrent_limit", "times": 1}, timeout=TIMEOUT)
     status, root = save(url, access_token, "upsertMetadata", metadata("SamlSsoConfig", *saml_fields()))
     assert status == 500
     assert fault_of(root) == ("sf:REQUEST_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED: ConcurrentRequests (Concurrent "
                               "API Requests) Limit exceeded.")
     status, root = save(url, access_token, "upsertMetadata", metadata("SamlSsoConfig", *saml_fields()))
     assert status == 200 and results(root)[0].findtext(MD + "created") == "true"
-    requests.post(url + "/_sandbox/faults", json={"api": "rest", "kind": "concurrent_limit"}, timeout=5)
+    requests.post(url + "/_sandbox/faults", json={"api": "rest", "kind": "concurrent_limit"}, timeout=TIMEOUT)
     response = rest(url, "/services/data/v63.0/limits", access_token)
     assert response.status_code == 403 and response.json()[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
 
 
 def test_status_faults_and_dropped_connections(url):
     access_token = token(url)
-    requests.post(url + "/_sandbox/faults", timeout=5, json=[
+    requests.post(url + "/_sandbox/faults", timeout=TIMEOUT, json=[
         {"path": "/limits$", "status": 503, "retry_after": 2},
         {"path": "/query$", "drop": True},
     ])
@@ -499,12 +503,12 @@ def test_status_faults_and_dropped_connections(url):
     with pytest.raises(requests.ConnectionError):
         rest(url, "/services/data/v63.0/query", access_token, q="SELECT Id FROM User")
     assert rest(url, "/services/data/v63.0/limits", access_token).status_code == 200
-    assert requests.get(url + "/_sandbox/faults", timeout=5).json() == []
+    assert requests.get(url + "/_sandbox/faults", timeout=TIMEOUT).json() == []
 
 
 def test_daily_limit(url):
     access_token = token(url)
-    requests.post(url + "/_sandbox/config", json={"daily_api_limit": 2}, timeout=5)
+    requests.post(url + "/_sandbox/config", json={"daily_api_limit": 2}, timeout=TIMEOUT)
     assert rest(url, "/services/data/v63.0/limits", access_token).json()["DailyApiRequests"] == {
         "Max": 2, "Remaining": 1}
     assert rest(url, "/services/data/v63.0/limits", access_token).status_code == 200
@@ -518,11 +522,11 @@ def test_daily_limit(url):
 
 def test_request_log(url):
     access_token = token(url)
-    requests.get(url + "/_sandbox/state", timeout=5)  # control calls are not logged
+    requests.get(url + "/_sandbox/state", timeout=TIMEOUT)  # control calls are not logged
     rest(url, "/services/data/v63.0/query", access_token, q="SELECT Id FROM Profile LIMIT 1")
     save(url, access_token, "upsertMetadata", metadata("SamlSsoConfig", *saml_fields()))
     read(url, access_token, "SamlSsoConfig", "authentik")
-    log = requests.get(url + "/_sandbox/requests", timeout=5).json()
+    log = requests.get(url + "/_sandbox/requests", timeout=TIMEOUT).json()
     assert [(e["api"], e["operation"], e["write"]) for e in log] == [
         ("oauth", "token", False), ("rest", "query", False), ("soap", "upsertMetadata", True),
         ("soap", "readMetadata", False)]
@@ -530,8 +534,8 @@ def test_request_log(url):
     assert log[1]["query"] == {"q": "SELECT Id FROM Profile LIMIT 1"} and log[1]["types"] == ["Profile"]
     assert log[2]["types"] == ["SamlSsoConfig"] and "<met:issuer>" in log[2]["body"] and log[2]["status"] == 200
     assert log[2]["user"] == USERNAME and log[0]["body"]["client_secret"] == "***"
-    assert requests.delete(url + "/_sandbox/requests", timeout=5).status_code == 200
-    assert requests.get(url + "/_sandbox/requests", timeout=5).json() == []
+    assert requests.delete(url + "/_sandbox/requests", timeout=TIMEOUT).status_code == 200
+    assert requests.get(url + "/_sandbox/requests", timeout=TIMEOUT).json() == []
 
 
 def test_a_wsdl_generated_client_interoperates(tmp_path, monkeypatch):
@@ -597,20 +601,115 @@ def test_scim_users(url):
     user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "jane@example.com",
             "name": {"familyName": "Doe", "givenName": "Jane"}, "externalId": "jane@example.com",
             "emails": [{"type": "work", "primary": True, "value": "jane@example.com"}]}
-    missing = requests.post(scim + "/Users", json=user, headers=headers, timeout=5)
+    missing = requests.post(scim + "/Users", json=user, headers=headers, timeout=TIMEOUT)
     assert missing.status_code == 409 and "user_must_have_one_entitlement" in missing.json()["detail"]
     user["entitlements"] = [{"value": profile_id}]
-    created = requests.post(scim + "/Users", json=user, headers=headers, timeout=5)
+    created = requests.post(scim + "/Users", json=user, headers=headers, timeout=TIMEOUT)
     assert created.status_code == 201, created.text
     user_id = created.json()["id"]
     found = requests.get(scim + "/Users", params={"filter": 'userName eq "jane@example.com"'}, headers=headers,
-                         timeout=5).json()
+                         timeout=TIMEOUT).json()
     assert found["totalResults"] == 1 and found["Resources"][0]["id"] == user_id
     patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
              "Operations": [{"op": "replace", "path": "name.familyName", "value": "Roe"}]}
-    patched = requests.patch(scim + "/Users/" + user_id, json=patch, headers=headers, timeout=5)
+    patched = requests.patch(scim + "/Users/" + user_id, json=patch, headers=headers, timeout=TIMEOUT)
     assert patched.json()["name"]["familyName"] == "Roe"
-    assert requests.delete(scim + "/Users/" + user_id, headers=headers, timeout=5).status_code == 204
-    assert requests.get(scim + "/Users/" + user_id, headers=headers, timeout=5).json()["active"] is False
-    assert requests.get(scim + "/Users", timeout=5).status_code == 401
-    assert requests.get(scim + "/ServiceProviderConfigs", headers=headers, timeout=5).json()["patch"]["supported"]
+    assert requests.delete(scim + "/Users/" + user_id, headers=headers, timeout=TIMEOUT).status_code == 204
+    assert requests.get(scim + "/Users/" + user_id, headers=headers, timeout=TIMEOUT).json()["active"] is False
+    assert requests.get(scim + "/Users", timeout=TIMEOUT).status_code == 401
+    assert requests.get(scim + "/ServiceProviderConfigs", headers=headers, timeout=TIMEOUT).json()["patch"]["supported"]
+
+
+# --- redirect faults, pending requests ---------------------------------------------------------------------
+
+def _waits():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sandbox_waits", SERVER.parents[1] / "waits.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirect_fault(url, status):
+    location = "https://127.0.0.2:9/services/oauth2/token"
+    rule = requests.post(url + "/_sandbox/faults", json={"api": "oauth", "operation": "token", "kind": "redirect",
+                                                         "status": status, "location": location}, timeout=TIMEOUT)
+    assert rule.status_code == 200 and rule.json()["location"] == location
+    response = requests.post(url + "/services/oauth2/token", timeout=TIMEOUT, allow_redirects=False, data={
+        "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+    assert response.status_code == status and response.headers["Location"] == location
+    assert response.headers["Content-Type"] == "text/html" and str(status) in response.text
+    # No login happened: the redirect is the whole answer.
+    assert requests.get(url + "/_sandbox/state", timeout=TIMEOUT).json()["counters"]["logins"] == 0
+    entry, = requests.get(url + "/_sandbox/requests", timeout=TIMEOUT).json()
+    assert (entry["operation"], entry["status"], entry["fault"]) == ("token", status, "redirect")
+
+
+def test_redirect_fault_on_a_soap_call_to_a_path(url):
+    access_token = token(url)
+    requests.post(url + "/_sandbox/faults", json={"api": "soap", "kind": "redirect", "status": 308,
+                                                  "location": "/services/Soap/m/63.0"}, timeout=TIMEOUT)
+    call = "<met:readMetadata><met:type>SamlSsoConfig</met:type><met:fullNames>x</met:fullNames></met:readMetadata>"
+    envelope = (
+        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/'
+        'envelope/" xmlns:met="http://soap.sforce.com/2006/04/metadata"><soapenv:Header><met:SessionHeader>'
+        "<met:sessionId>%s</met:sessionId></met:SessionHeader></soapenv:Header><soapenv:Body>%s</soapenv:Body>"
+        "</soapenv:Envelope>" % (access_token, call))
+    response = requests.post(url + "/services/Soap/m/63.0", timeout=TIMEOUT, allow_redirects=False,
+                             data=envelope.encode(), headers={"Content-Type": "text/xml", "SOAPAction": '""'})
+    assert response.status_code == 308 and response.headers["Location"] == "/services/Soap/m/63.0"
+    assert soap(url, access_token, call)[0] == 200  # the rule fired once
+    log = requests.get(url + "/_sandbox/requests", params={"api": "soap"}, timeout=TIMEOUT).json()
+    assert [(e["operation"], e["status"], e["fault"]) for e in log] == [
+        ("readMetadata", 308, "redirect"), ("readMetadata", 200, None)]
+
+
+@pytest.mark.parametrize("rule, problem", [
+    ({"kind": "redirect", "status": 307}, "needs a location"),
+    ({"kind": "redirect", "location": "http://127.0.0.2/"}, "needs a status"),
+    ({"kind": "redirect", "status": 200, "location": "/x"}, "needs a status"),
+    ({"kind": "redirect", "status": 500, "location": "/x"}, "needs a status"),
+    ({"kind": "redirect", "status": 307, "location": "ftp://127.0.0.2/x"}, "absolute http(s) URL"),
+    ({"kind": "redirect", "status": 307, "location": "elsewhere"}, "absolute http(s) URL"),
+    ({"kind": "redirect", "status": 307, "location": "/x\r\nSet-Cookie: a=b"}, "needs a location"),
+    ({"kind": "redirect", "status": 307, "location": "/x", "drop": True}, "cannot drop"),
+    ({"status": 302}, "status is one of"),
+    ({"status": 503, "location": "/x"}, "location goes with kind redirect"),
+    ({"kind": "moved", "status": 307, "location": "/x"}, "kind is one of"),
+    ({"kind": "redirect", "status": 307, "location": "/x", "headers": {}}, "unknown keys: headers"),
+])
+def test_redirect_rules_are_checked(url, rule, problem):
+    response = requests.post(url + "/_sandbox/faults", json=rule, timeout=TIMEOUT)
+    assert response.status_code == 400 and problem in response.json()["error"], response.text
+    assert requests.get(url + "/_sandbox/faults", timeout=TIMEOUT).json() == []
+
+
+def test_pending_lists_a_request_until_it_is_answered(url):
+    import threading
+
+    waits = _waits()
+
+    def control(route):
+        return requests.get(url + "/_sandbox/" + route, timeout=TIMEOUT).json()
+
+    access_token = token(url)
+    requests.post(url + "/_sandbox/faults", json={"api": "rest", "operation": "limits", "delay": 1.0},
+                  timeout=TIMEOUT)
+    assert control("pending") == []
+    answered = []
+    client = threading.Thread(target=lambda: answered.append(
+        rest(url, "/services/data/v63.0/limits", access_token).status_code))
+    client.start()
+    try:
+        pending = waits.wait_until(lambda: control("pending"), "pending")
+        assert [(e["api"], e["operation"]) for e in pending] == [("rest", "limits")]
+        # An entry enters the log once its request is answered.
+        assert [e["operation"] for e in control("requests")] == ["token"]
+        log = waits.settled_requests(control)
+        assert [(e["operation"], e["status"], e["fault"]) for e in log] == [
+            ("token", 200, None), ("limits", 200, "delay")]
+    finally:
+        client.join(TIMEOUT)
+    assert answered == [200]
