@@ -84,7 +84,8 @@ def inject(ctype, inputs, directory):
 
 
 def run(argv, env=None):
-    result = subprocess.run([str(arg) for arg in argv], env=env, capture_output=True, text=True, timeout=300,
+    # A bound against a hang, not a margin: a whole role run takes minutes on a busy 2-core machine.
+    result = subprocess.run([str(arg) for arg in argv], env=env, capture_output=True, text=True, timeout=1800,
                             check=False)
     return result.returncode, result.stdout + result.stderr
 

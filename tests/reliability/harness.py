@@ -13,11 +13,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -35,6 +37,20 @@ LAUNCH = COLLECTION_ROOT / "tests" / "sandbox" / "launch.py"
 PLAYBOOK = HERE / "site.yml"
 CALLBACK_DIR = HERE / "callback_plugins"
 BIN = Path(sys.executable).parent
+# Bounded waits for the sandboxes to start (six authentik-client imports at once on two busy cores take a while).
+START_TIMEOUT = 240
+
+
+def _load_sandbox_module(name):
+    """A module of tests/sandbox (waits, recorder), loaded by path: that folder is not put on sys.path."""
+    spec = importlib.util.spec_from_file_location("sandbox_" + name, COLLECTION_ROOT / "tests" / "sandbox" /
+                                                  (name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+waits = _load_sandbox_module("waits")
 
 # Short, bounded retries for every run: transient faults must be absorbed quickly (the defaults are 4 retries).
 RETRIES = 2
@@ -127,9 +143,44 @@ class RunHandle:
     def __init__(self, sandbox, label, process, json_log, check, started):
         self.sandbox, self.label, self.process, self.json_log = sandbox, label, process, json_log
         self.check, self.started = check, started
+        # Read the output as it comes: a run whose -vvv output fills its pipe would block until someone reads it,
+        # and two runs at once would no longer run at once.
+        self._output = {"stdout": [], "stderr": []}
+        self._readers = [threading.Thread(target=lambda s=stream, k=key: self._output[k].append(s.read()),
+                                          daemon=True)
+                         for key, stream in (("stdout", process.stdout), ("stderr", process.stderr))]
+        for reader in self._readers:
+            reader.start()
 
-    def wait(self, timeout=600) -> Run:
-        stdout, stderr = self.process.communicate(timeout=timeout)
+    def started_tasks(self) -> list[str]:
+        """The names of the tasks the run has started so far (from the test callback's records)."""
+        try:
+            lines = self.json_log.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return []
+        names = []
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # the line being written
+            if event.get("event") == "task_start":
+                names.append(event.get("task", "").rpartition(" : ")[2])
+        return names
+
+    def signal(self, number):
+        """Send a signal to the run's process and every process under it (workers, modules)."""
+        for pid in [self.process.pid] + _descendants(self.process.pid):
+            try:
+                os.kill(pid, number)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout=1800) -> Run:  # a bound against a hang (runs take minutes on a busy machine)
+        self.process.wait(timeout=timeout)
+        for reader in self._readers:
+            reader.join(timeout)
+        stdout, stderr = "".join(self._output["stdout"]), "".join(self._output["stderr"])
         seconds = time.monotonic() - self.started
         json_text = self.json_log.read_text(encoding="utf-8") if self.json_log.exists() else ""
         for suffix, text in ((".stdout", stdout), (".stderr", stderr)):  # kept for post-mortems
@@ -137,6 +188,52 @@ class RunHandle:
         run = Run(self.label, self.process.returncode, stdout, stderr, json_text, seconds, self.check)
         self.sandbox.lab.record(run, self.sandbox)
         return run
+
+
+def _descendants(pid: int) -> list[int]:
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def lockstep(handles: list[RunHandle], tasks: list[str], deadline=1800.0, interval=0.05):
+    """Keep runs of the same play in step: a run that starts one of `tasks` (in their order in the play) is held
+    (SIGSTOP) until every other run still going has started it too; then they all go on at once (SIGCONT). Returns
+    once every run has ended. Started at the same moment, two runs drift apart by however long their start-up
+    took on a busy machine; held like this, they meet at each of those tasks whatever the load."""
+    held = set()
+    end = time.monotonic() + deadline
+    try:
+        while any(handle.process.poll() is None for handle in handles):
+            alive = [handle for handle in handles if handle.process.poll() is None]
+            reached = {}
+            for handle in alive:
+                started = handle.started_tasks()
+                reached[handle] = next((n for n, task in enumerate(tasks) if task not in started), len(tasks))
+            level = min(reached.values())
+            for handle in alive:
+                if reached[handle] > level and handle not in held and time.monotonic() < end:
+                    handle.signal(signal.SIGSTOP)
+                    handle.signal(signal.SIGSTOP)  # a process forked meanwhile
+                    held.add(handle)
+                elif handle in held and (reached[handle] == level or time.monotonic() >= end):
+                    handle.signal(signal.SIGCONT)
+                    held.discard(handle)
+            time.sleep(interval)
+    finally:
+        for handle in held:
+            handle.signal(signal.SIGCONT)
 
 
 # --- sandboxes -------------------------------------------------------------------------------------------------
@@ -156,9 +253,10 @@ class Sandbox:
     def start(self):
         shutil.rmtree(self.runs_dir, ignore_errors=True)  # a previous session's runs
         self.runs_dir.mkdir(parents=True)
-        command = [sys.executable, str(LAUNCH), "start", "--dir", str(self.dir), "--integration-config", ""]
-        done = subprocess.run(command, capture_output=True, text=True, env=self.lab.base_env(), timeout=120,
-                              check=False)
+        command = [sys.executable, str(LAUNCH), "start", "--dir", str(self.dir), "--integration-config", "",
+                   "--timeout", str(START_TIMEOUT)]
+        done = subprocess.run(command, capture_output=True, text=True, env=self.lab.base_env(),
+                              timeout=START_TIMEOUT + 60, check=False)
         if done.returncode:
             raise RuntimeError("launch.py start failed:\n%s%s" % (done.stdout, done.stderr))
         self.env = json.loads((self.dir / "env.json").read_text())
@@ -202,10 +300,20 @@ class Sandbox:
         http("DELETE", self.ak + "/_sandbox/requests")
         http("DELETE", self.sf + "/_sandbox/requests")
 
+    def settle(self):
+        """Wait until both sandboxes have answered every request they received: a request the client gave up on
+        (a timeout) may still be sleeping through a delay rule, and be applied and logged later."""
+        for name, url in (("authentik", self.ak), ("salesforce", self.sf)):
+            waits.settled(lambda route, url=url: http("GET", url + "/_sandbox/" + route), name)
+
     def logs(self):
+        """Both request logs, once settled: every entry final."""
+        self.settle()
         return http("GET", self.ak + "/_sandbox/requests"), http("GET", self.sf + "/_sandbox/requests")
 
     def state(self):
+        """Both states, once settled: no request still on its way to changing them."""
+        self.settle()
         return http("GET", self.ak + "/_sandbox/state"), http("GET", self.sf + "/_sandbox/state")
 
     # -- role runs

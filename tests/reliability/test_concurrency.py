@@ -15,6 +15,8 @@ Both runs must succeed and leave exactly one of each object: the reference run's
 A create is a lookup then a POST a few milliseconds later, so two runs rarely fall into that window by chance. The
 sandboxes take their time over some creates here (CREATE_DELAY before the server processes them, as a loaded
 server would): both runs look, find nothing, and send their create while the first one is still being processed.
+Started together, the runs can drift apart by more than that on a busy machine (one starts a minute later): they
+are held in step at the tasks that make those creates (harness.lockstep), so that they race whatever the load.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ import harness
 
 
 CREATE_DELAY = 2
+# The tasks at which the two runs wait for each other (harness.lockstep): each makes one of the slow creates.
+MEETING_POINTS = ["SAML single sign-on configuration, Just-in-Time provisioning",
+                  "SAML provider, made with the ACS URL that Salesforce reports",
+                  "Salesforce as an OAuth source of authentik",
+                  "Who may use it"]
 SLOW_CREATES = {"authentik": ["/api/v3/providers/saml/", "/api/v3/policies/bindings/", "/api/v3/sources/oauth/"],
                 "salesforce": ["createMetadata"]}
 
@@ -37,6 +44,7 @@ def concurrent(lab, sandbox):
         [{"api": "soap", "operation": op, "delay": CREATE_DELAY, "times": 0} for op in SLOW_CREATES["salesforce"]])
     sandbox.clear_logs()
     first, second = sandbox.start_run("concurrent-a"), sandbox.start_run("concurrent-b")
+    harness.lockstep([first, second], MEETING_POINTS)
     runs = [first.wait(), second.wait()]
     sandbox.disarm()
     ak_log, sf_log = sandbox.logs()

@@ -88,8 +88,11 @@ def fault_drop(lab, sandbox):
         salesforce=[{"api": "soap", "operation": "createMetadata", "drop": True}])
 
 
-SLOW_TIMEOUT = 2
-SLOW_DELAY = 4
+# The client's timeout is far above what any other request of the run takes on a busy machine (none of them may
+# time out), and the delay far above the timeout plus the client's lookup and resend (the slow write must be
+# applied after them). The logs and states are read once the slow requests have been answered (harness.settle).
+SLOW_TIMEOUT = 10
+SLOW_DELAY = 45
 
 
 @harness.scenario("fault-slow")

@@ -1,6 +1,6 @@
 """Start, stop and inspect the local API sandboxes that the tests and the demo run against.
 
-    launch.py start  [--dir .sandbox] [--timeout 60] [--integration-config PATH]
+    launch.py start  [--dir .sandbox] [--timeout 180] [--integration-config PATH]
     launch.py stop   [--dir .sandbox]
     launch.py status [--dir .sandbox]
 
@@ -352,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Start, stop or inspect the local authentik and Salesforce sandboxes.")
     parser.add_argument("command", choices=("start", "stop", "status"))
     parser.add_argument("--dir", default=".sandbox", help="state directory: logs, pids, env files (default .sandbox)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the servers (start)")
+    parser.add_argument("--timeout", type=float, default=180.0,
+                        help="seconds to wait for the servers (start; a bound against a hang, not a margin)")
     parser.add_argument("--integration-config", default=str(DEFAULT_INTEGRATION_CONFIG),
                         help="where `start` writes ansible-test's integration_config.yml ('' for nowhere)")
     args = parser.parse_args(argv)
