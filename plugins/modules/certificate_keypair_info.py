@@ -165,6 +165,7 @@ def main():
         result["certificate"] = read_certificate(client, module.params["name"])
         dest = module.params["dest"]
         if dest:
+            dest = os.path.abspath(dest)  # atomic_move needs a directory part, even for a bare file name
             result["dest"] = dest
             result["changed"] = write_if_different(module, dest, result["certificate"]["pem"])
             file_args = module.load_file_common_arguments(module.params, path=dest)

@@ -489,10 +489,13 @@ def run_module(name, args, answer, check_mode=False, tmpdir=None):
     environment = {key: value for key, value in os.environ.items() if key.startswith(("AUTHENTIK_", "SALESFORCE_"))}
     for key in environment:
         del os.environ[key]
+
+    def adapter_send(adapter, prepared, **kwargs):  # a function, so that the class binds it to the adapter
+        return server.send(adapter, prepared, **kwargs)
+
     replacements = [(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": payload}).encode()),
                     (basic, "_ANSIBLE_PROFILE", "legacy"),
-                    (requests.adapters.HTTPAdapter, "send", lambda adapter, prepared, **kw: server.send(
-                        adapter, prepared, **kw))]
+                    (requests.adapters.HTTPAdapter, "send", adapter_send)]
     try:
         if tmpdir:
             os.chdir(tmpdir)
@@ -548,8 +551,8 @@ def problems(run, secrets=SECRETS, allowed=None, identifiers=False, hosts_of_sec
     message = str(result.get("msg", ""))
     if message.startswith("Unexpected error"):
         exception = result.get("exception")
-        found.append("engine catch-all: %s%s" % (message[:300], (" -- " + _traceback_excerpt(str(exception)))
-                                                  if exception else ""))
+        excerpt = " -- " + _traceback_excerpt(str(exception)) if exception else ""
+        found.append("engine catch-all: %s%s" % (message[:300], excerpt))
     if "Traceback (most recent call last)" in run.stdout and not run.uncaught and not TRACEBACKS:
         found.append("a traceback in the output")
     shown = dict(result)

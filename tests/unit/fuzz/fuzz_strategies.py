@@ -244,9 +244,9 @@ def hostile_answer(draw, request):
         body = draw(st.sampled_from(HOSTILE_XML)).encode("utf-8")
     else:
         text = _echo_body(request)
-        body = draw(st.sampled_from([text, json.dumps({"detail": text}), json.dumps([{"errorCode": "X",
-                                     "message": text}]), json.dumps({"error": "invalid_client",
-                                     "error_description": text}), "<e><Fault><faultcode>sf:X</faultcode><faultstring>"
-                                     "%s</faultstring></Fault></e>" % text.replace("&", "&amp;").replace("<", "&lt;")
-                                     ])).encode("utf-8", "surrogateescape")
+        fault = ("<e><Fault><faultcode>sf:X</faultcode><faultstring>%s</faultstring></Fault></e>"
+                 % text.replace("&", "&amp;").replace("<", "&lt;"))
+        choices = [text, json.dumps({"detail": text}), json.dumps([{"errorCode": "X", "message": text}]),
+                   json.dumps({"error": "invalid_client", "error_description": text}), fault]
+        body = draw(st.sampled_from(choices)).encode("utf-8", "surrogateescape")
     return Answer(status, body, headers)
