@@ -20,9 +20,7 @@ from ansible_collections.sso.authentik.plugins.module_utils._engine import (
     path_segment,
 )
 from ansible_collections.sso.authentik.plugins.module_utils._http import (
-    MAYBE_APPLIED,
     REQUESTS_IMPORT_ERROR,
-    RETRY,
     Backoff,
     Http,
     HttpError,
@@ -31,6 +29,7 @@ from ansible_collections.sso.authentik.plugins.module_utils._http import (
     clean_token,
     cleartext_warning,
     connection_problem,
+    default_policy,
     error_page_words,
 )
 
@@ -58,15 +57,6 @@ class AuthentikError(HttpError):
         super().__init__(msg, status=status, code=code, body=body)
         if body is not None:
             self.details["body"] = body
-
-
-def authentik_policy(response, idempotent):
-    """429 and 503: not processed, repeat it; 502 and 504 (a proxy lost the answer): it may have been applied."""
-    if response.status_code in (429, 503):
-        return RETRY
-    if response.status_code in (502, 504):
-        return MAYBE_APPLIED
-    return None
 
 
 def parse_version(text):
@@ -180,7 +170,7 @@ class AuthentikClient:
         what = "%s %s" % (method, "/api/v3" + path)
         self.requests_sent.append((method, path))
         try:
-            resp = self.http.send(method, url, what, idempotent=method != "POST", policy=authentik_policy,
+            resp = self.http.send(method, url, what, idempotent=method != "POST", policy=default_policy,
                                   params=params, json=json)
         except WriteOutcomeUnknown:
             raise
@@ -340,15 +330,6 @@ def _describe(filters):
     return ", ".join("%s=%r" % item for item in sorted(filters.items()))
 
 
-def trimmed(value):
-    """What authentik stores of a text value: DRF's CharField strips leading and trailing whitespace."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, list):
-        return [trimmed(item) for item in value]
-    return value
-
-
 class AuthentikResource(Resource):
     """A Resource stored in authentik's REST API: `path` is the collection endpoint under /api/v3."""
 
@@ -357,6 +338,7 @@ class AuthentikResource(Resource):
     item_lookup = False  # find with GET <path><key>/ (applications: the list is filtered by policy)
     item_field = "pk"  # the object field that forms its URL
     import_errors = (("requests", REQUESTS_IMPORT_ERROR),)
+    trims_text = True  # DRF's CharField strips leading and trailing whitespace
 
     def connection_spec(self):
         return authentik_argument_spec()
@@ -369,12 +351,6 @@ class AuthentikResource(Resource):
         if self.client is not None and any(field.renamed for field in self.fields):
             return self.client.version
         return None
-
-    def desired(self):
-        # Compare with what the server will store: trimmed text (a rerun must not write the same value again).
-        desired = super().desired()
-        return {field: value if field.secret or field.type not in ("str", "list") else trimmed(value)
-                for field, value in desired.items()}
 
     def item_path(self, obj):
         if not isinstance(obj, dict):

@@ -116,6 +116,15 @@ def control_character_problem(params, spec, prefix=""):
     return None
 
 
+def trimmed(value):
+    """Text stripped of leading and trailing whitespace, in a list too; anything else as it is."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [trimmed(item) for item in value]
+    return value
+
+
 class SafeModule(AnsibleModule):
     """AnsibleModule whose every message, warning and returned value passes through one Scrubber.
 
@@ -271,6 +280,7 @@ class Resource:
     hidden_api_keys = ()  # keys of the API object never returned (write-only secrets echoed by some versions)
     import_errors = ()  # (library name, traceback or None) pairs checked before anything else
     has_state = True  # False for an object that always exists (org-wide settings): no `state` option, no absent
+    trims_text = False  # the server strips text values on save: compare (and send) them stripped, or a rerun writes
 
     def __init__(self):
         self.module = None
@@ -449,6 +459,8 @@ class Resource:
                 continue
             if field.ref is not None:
                 value = self._resolve_all(field, value)
+            if self.trims_text and not field.secret:
+                value = trimmed(value)
             desired[field] = field.to_api(value)
         return desired
 

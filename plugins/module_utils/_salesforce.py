@@ -1357,14 +1357,6 @@ def same_record(current, desired):
     return current == desired
 
 
-def _trimmed(value):
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, list):
-        return [_trimmed(item) for item in value]
-    return value
-
-
 class SalesforceMetadataResource(Resource):
     """A Resource stored as one Metadata API component (read / create / update / delete by its fullName).
 
@@ -1379,6 +1371,7 @@ class SalesforceMetadataResource(Resource):
     generated = ()  # component fields Salesforce computes: never sent back
     mutually_exclusive = (("private_key", "private_key_file"),)
     import_errors = (("requests", REQUESTS_IMPORT_ERROR),)
+    trims_text = True  # Salesforce strips leading and trailing whitespace of text on save
 
     def __init__(self):
         super().__init__()
@@ -1391,10 +1384,6 @@ class SalesforceMetadataResource(Resource):
 
     def connect(self):
         return SalesforceClient.from_params(self.params, scrubber=self.module.scrubber)
-
-    def desired(self):
-        # Salesforce trims leading and trailing whitespace of string values on save: compare what it will keep.
-        return {field: _trimmed(value) for field, value in super().desired().items()}
 
     def full_name(self):
         return self.params[self.key]
