@@ -84,7 +84,7 @@ def world(tmp_path_factory):
     pki = directory / "pki"
     pki.mkdir(parents=True, exist_ok=True)
     ca_key, server_key, import_key = (rsa.generate_private_key(public_exponent=65537, key_size=2048)
-                                      for _ in range(3))
+                                      for _key in range(3))
     ca_pem = _certificate("redirect tests CA", ca_key, ca=True)
     sans = [x509.IPAddress(ipaddress.ip_address(OTHER_HOST)), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
             x509.DNSName("localhost")]
@@ -340,8 +340,8 @@ def test_redirect_reaches_no_other_host_with_a_secret(fresh, tmp_path, operation
             problems.append("the message does not say where the redirect pointed")
         # Not followed at all (not even as a GET without the body), and not sent again to the sandbox itself.
         if target != "same-host" and recorded[target]:
-            problems.append("the redirect was followed: %s" % ["%s %s" % (e["method"], e["path"])
-                                                                for e in recorded[target]])
+            followed = ["%s %s" % (entry["method"], entry["path"]) for entry in recorded[target]]
+            problems.append("the redirect was followed: %s" % followed)
         paths = (redirected[0]["path"], urllib.parse.urlsplit(absolute).path)
         again = [entry for entry in log if entry["seq"] > redirected[0]["seq"] and entry["path"] in paths
                  and entry["method"] == redirected[0]["method"]]

@@ -232,8 +232,8 @@ class Recorder:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError("recorder %s exited with %s: %s" % (self.name, self.process.returncode,
-                                                                      self.log_file.read_text(errors="replace")))
+                output = self.log_file.read_text(errors="replace")
+                raise RuntimeError("recorder %s exited with %s: %s" % (self.name, self.process.returncode, output))
             try:
                 port = int(self.port_file.read_text().strip())
                 url = "%s://%s:%d" % ("https" if self.tls else "http", self.host, port)

@@ -94,7 +94,7 @@ def _tls_files(directory):
                 x509.DNSName("localhost")]), critical=False)
         return builder.sign(issuer_key, hashes.SHA256())
 
-    ca_key, key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    ca_key, key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _key in range(2))
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "recorder test CA")])
     ca = build(ca_name, ca_key, ca_name, ca_key, True)
     cert = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.2")]), key, ca_name, ca_key, False)
