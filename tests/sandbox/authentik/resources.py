@@ -1420,6 +1420,21 @@ class Version(Resource):
                      "build_hash": "", "outdated": False, "outpost_outdated": False}
 
 
-RESOURCES = (Version, Users, Groups, Flows, PropertyMappings, SAMLPropertyMappings, SCIMPropertyMappings,
+class LicenseSummary(Resource):
+    """What /enterprise/license/summary/ reports: `valid` with the sandbox's licence on, `unlicensed` without."""
+
+    actions = ()
+
+    def ops(self):
+        return [("enterprise_license_summary_retrieve", self.op_summary)]
+
+    def op_summary(self, ctx, params, body):
+        licensed = ctx.server.enterprise
+        return 200, {"internal_users": 1, "external_users": 0, "status": "valid" if licensed else "unlicensed",
+                     "latest_valid": "2099-01-01T00:00:00Z" if licensed else "1970-01-01T00:00:00Z",
+                     "license_flags": []}
+
+
+RESOURCES = (Version, LicenseSummary, Users, Groups, Flows, PropertyMappings, SAMLPropertyMappings, SCIMPropertyMappings,
              Providers, SAMLProviders, SCIMProviders, Applications, PolicyBindings, Policies, OAuthSources,
              Certificates)

@@ -382,7 +382,9 @@ def test_scim_enterprise_gate_token_and_sync_count(sb):
         assert scim["token"] == "secret" and scim["filter_group"] is None and "group_filters" not in scim
     sb.ok("PATCH", "/providers/scim/%s/" % scim["pk"], {"dry_run": True})
     assert sb.ok("GET", "/_sandbox/state")["sync_count"] == {str(scim["pk"]): 2}
+    assert sb.ok("GET", "/enterprise/license/summary/")["status"] == "valid"
     assert sb.ok("POST", "/_sandbox/config", {"enterprise": False}, status=200) == {"enterprise": False}
+    assert sb.ok("GET", "/enterprise/license/summary/")["status"] == "unlicensed"
     status, body = sb.call("PATCH", "/providers/scim/%s/" % scim["pk"], {"auth_mode": "oauth"})
     assert (status, body) == (400, {"auth_mode": ["Enterprise is required to use the OAuth mode."]})
     assert sb.ok("GET", "/_sandbox/state")["sync_count"] == {str(scim["pk"]): 2}
