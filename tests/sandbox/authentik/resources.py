@@ -1435,6 +1435,6 @@ class LicenseSummary(Resource):
                      "license_flags": []}
 
 
-RESOURCES = (Version, LicenseSummary, Users, Groups, Flows, PropertyMappings, SAMLPropertyMappings, SCIMPropertyMappings,
-             Providers, SAMLProviders, SCIMProviders, Applications, PolicyBindings, Policies, OAuthSources,
-             Certificates)
+RESOURCES = (Version, LicenseSummary, Users, Groups, Flows, PropertyMappings, SAMLPropertyMappings,
+             SCIMPropertyMappings, Providers, SAMLProviders, SCIMProviders, Applications, PolicyBindings, Policies,
+             OAuthSources, Certificates)
