@@ -162,6 +162,13 @@ class ApplicationBinding(AuthentikResource):
     def complete_payload(self, payload, current):
         if current is None:
             payload.setdefault("order", 0)  # required by the API
+        else:
+            # The server validates a partial update as a whole binding: without target it answers 405, without
+            # the subject 400.
+            payload.setdefault("target", current["target"])
+            for subject in SUBJECTS:
+                if current.get(subject) is not None:
+                    payload.setdefault(subject, current[subject])
         return payload
 
 

@@ -1143,8 +1143,13 @@ class PolicyBindings(Resource):
         self.check_refs(ctx, data, errors, "user", "users")
 
     def validate(self, ctx, data, obj):
+        # PolicyBindingSerializer.validate reads attrs["target"] and counts the subjects in attrs alone, on a
+        # partial update too: without target it fails (the client sees 405 with an empty body), without the
+        # subject it refuses.
+        if data.get("target") is None:
+            raise ApiError(405, b"", "text/html; charset=utf-8")
         merged = dict(obj or {}, **data)
-        count = sum(1 for field in ("policy", "group", "user") if merged.get(field) is not None)
+        count = sum(1 for field in ("policy", "group", "user") if data.get(field) is not None)
         if count > 1:
             raise bad_request({"non_field_errors": ["Only one of 'group', 'policy', 'user' can be set."]})
         if count == 0:

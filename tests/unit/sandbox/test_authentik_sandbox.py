@@ -439,6 +439,22 @@ def test_policy_bindings(sb):
     assert sb.ok("GET", "/policies/bindings/", target=app["pk"])["pagination"]["count"] == 2
 
 
+def test_policy_binding_update_is_validated_as_a_whole(sb):
+    app = sb.ok("POST", "/core/applications/", {"name": "app", "slug": "app"})
+    group = sb.ok("GET", "/core/groups/", name="authentik Admins")["results"][0]
+    binding = sb.ok("POST", "/policies/bindings/", {"target": app["pk"], "order": 0, "group": group["pk"]})
+    path = "/policies/bindings/%s/" % binding["pk"]
+    # As on real 2025.12.4 and 2026.2.2: the serializer reads target even on a partial update.
+    status, response, body = sb.request("PATCH", path, {"order": 20}, raw=True)
+    assert (status, body) == (405, "") and response.getheader("Content-Type").startswith("text/html")
+    status, body = sb.call("PATCH", path, {"target": app["pk"], "order": 20})
+    assert (status, body) == (400, {"non_field_errors": ["One of 'group', 'policy', 'user' must be set."]})
+    assert sb.ok("GET", path)["order"] == 0
+    changed = sb.ok("PATCH", path, {"target": app["pk"], "group": group["pk"], "order": 20, "negate": True,
+                                     "enabled": False, "timeout": 5})
+    assert (changed["order"], changed["negate"], changed["enabled"], changed["timeout"]) == (20, True, False, 5)
+
+
 # --- OAuth source ----------------------------------------------------------------------------------
 
 OIDC = {"name": "Salesforce", "slug": "salesforce", "provider_type": "openidconnect", "consumer_key": "key",
