@@ -78,7 +78,8 @@ def test_check_mode_with_only_an_access_token_predicts_without_writing(lab):
 
 @pytest.mark.scenarios("secrets-failures")
 @pytest.mark.parametrize("secret, task, words", [
-    ("authentik token", "SAML property mappings", "HTTP 403, the token is invalid or lacks permission"),
+    # The preflight's first authentik read refuses the token, before any write.
+    ("authentik token", "Read the signing certificate", "HTTP 403, the token is invalid or lacks permission"),
     ("client secret", "Salesforce login failed", "Salesforce refused the client credentials login"),
     ("private key", "Salesforce login failed", "Salesforce refused the JWT bearer login"),
 ])
