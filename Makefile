@@ -9,6 +9,9 @@ VENV          := .venv
 VENV_BIN      := $(CURDIR)/$(VENV)/bin
 SANDBOX_VENVS := .venvs
 AUTHENTIK_PROFILES := 2025.12 2026.8
+# Every supported release line: the contract test (tests/unit/contract) checks the modules against each line's
+# authentik-client, installed like a profile's in $(SANDBOX_VENVS)/authentik-<line>.
+RELEASE_LINES := 2025.10 2025.12 2026.2 2026.5 2026.8
 BUILD         := .build
 COLLECTION    := $(BUILD)/ansible_collections/sso/authentik
 SANDBOX_DIR   := .sandbox
@@ -20,14 +23,14 @@ TEST_PYTHON   ?= $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_i
 
 VENV_STAMP     := $(VENV)/.installed
 SANDBOX_STAMPS := $(foreach p,$(AUTHENTIK_PROFILES),$(SANDBOX_VENVS)/authentik-$(p)/.installed)
+LINE_STAMPS    := $(foreach l,$(RELEASE_LINES),$(SANDBOX_VENVS)/authentik-$(l)/.installed)
 LAUNCH         := $(VENV_BIN)/python $(CURDIR)/tests/sandbox/launch.py --dir $(CURDIR)/$(SANDBOX_DIR)
 
 # Environment for commands that run Ansible against the build copy.
 ANSIBLE_ENV := PATH="$(VENV_BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/$(BUILD)" ANSIBLE_NOCOLOR=1 NO_COLOR=1
 # The unit tests import ansible_collections.sso.authentik and start sandbox servers with these interpreters.
 UNIT_ENV := PYTHONPATH="$(CURDIR)/$(BUILD)" \
-	AUTHENTIK_SANDBOX_PYTHON_2025_12="$(CURDIR)/$(SANDBOX_VENVS)/authentik-2025.12/bin/python" \
-	AUTHENTIK_SANDBOX_PYTHON_2026_8="$(CURDIR)/$(SANDBOX_VENVS)/authentik-2026.8/bin/python"
+	$(foreach l,$(RELEASE_LINES),AUTHENTIK_SANDBOX_PYTHON_$(subst .,_,$(l))="$(CURDIR)/$(SANDBOX_VENVS)/authentik-$(l)/bin/python")
 
 # Each recipe is one bash script that stops at the first failing command (also inside pipes).
 SHELL       := bash
@@ -60,7 +63,7 @@ help:
 # --- virtualenvs -----------------------------------------------------------------------------------------------
 # Stamp files: a second run installs nothing; a changed requirements file installs again.
 
-venv: $(VENV_STAMP) $(SANDBOX_STAMPS) pip-bootstrap
+venv: $(VENV_STAMP) $(SANDBOX_STAMPS) $(LINE_STAMPS) pip-bootstrap
 
 $(VENV_STAMP): requirements.txt tests/requirements.txt
 	@echo "==> venv: $(VENV)"
@@ -111,7 +114,7 @@ sandbox-status: $(VENV_STAMP)
 # --- tests -----------------------------------------------------------------------------------------------------
 
 # pytest's "no tests collected" (exit 5) is accepted only while tests/unit holds no test file at all.
-units: $(VENV_STAMP) $(SANDBOX_STAMPS) collection
+units: $(VENV_STAMP) $(SANDBOX_STAMPS) $(LINE_STAMPS) collection
 	@echo "==> units: pytest tests/unit"
 	SECONDS=0
 	if [ -z "$$(find tests/unit -name 'test_*.py' 2>/dev/null)" ]; then

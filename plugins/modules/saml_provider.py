@@ -15,7 +15,7 @@ description:
   - The provider is found by its exact O(name) (unique among all providers). Flows are given by slug,
     certificates by name, property mappings by name or by managed id (for example
     C(goauthentik.io/providers/saml/email)).
-  - O(issuer) is sent as C(issuer) to authentik before 2026.8 and as C(issuer_override) from 2026.8 on, where
+  - O(issuer) is sent as C(issuer) to authentik before 2026.5 and as C(issuer_override) from 2026.5 on, where
     the field was renamed.
   - Whenever the signing certificate is sent, O(sign_assertion) and O(sign_response) go in the same request,
     as authentik requires.
@@ -186,7 +186,7 @@ class SAMLProvider(AuthentikResource):
         Field("invalidation_flow", ref=FLOWS, default="default-provider-invalidation-flow", check="slug"),
         Field("authentication_flow", ref=FLOWS, check="slug"),
         Field("acs_url", check=check_acs_url),
-        Field("issuer", renamed={(2026, 8): "issuer_override"}),
+        Field("issuer", renamed={(2026, 5): "issuer_override"}),
         Field("audience"),
         Field("sp_binding", choices=["post", "redirect"]),
         Field("signing_certificate", api="signing_kp", ref=CERTIFICATES, check="identifier"),

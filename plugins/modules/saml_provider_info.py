@@ -159,7 +159,7 @@ def describe(client, name, preview_user):
         "sso_url_redirect": provider.get("url_sso_redirect"),
         "sso_url_init": provider.get("url_sso_init"),
         "slo_url_post": provider.get("url_slo_post"),
-        # authentik 2026.8 computes the issuer (url_issuer); before, it is the stored `issuer`.
+        # authentik 2026.5 and later compute the issuer (url_issuer); before, it is the stored `issuer`.
         "issuer": provider.get("url_issuer") or provider.get("issuer"),
         "metadata": metadata["metadata"],
         "signing_certificate": "",

@@ -152,7 +152,7 @@ class SCIMProvider(AuthentikResource):
         Field("verify_certificates", type="bool"),
     )
     required_on_create = ("scim_url",)
-    hidden_api_keys = ("token",)  # authentik before 2026.8 returns it in clear
+    hidden_api_keys = ("token",)  # authentik before 2026.2 returns it in clear
 
     def validate(self):
         if self.params["auth_mode"] == "oauth" and self.params["state"] == "present" and \
