@@ -186,7 +186,7 @@ class Resource:
 
     def write(self, ctx, body, obj):
         try:
-            data = contract.check_body(ctx.op.body_model, body, ctx.version)
+            data = contract.check_body(ctx.op.body_model, body, ctx.version, ctx.server.drop_unknown_fields)
         except contract.ContractError as exc:
             raise bad_request(exc.errors) from None
         errors = {}
@@ -827,7 +827,7 @@ class SAMLProviders(Resource):
         if "download" in ctx.query:  # presence is enough, whatever the value
             return 200, Raw(xml, "application/xml", {
                 "Content-Disposition": 'attachment; filename="%s_authentik_meta.xml"' % obj["name"]})
-        return 200, {"metadata": xml, "download_url": base + "metadata/"}
+        return 200, {"metadata": xml}  # the client's model has download_url; real servers do not send it
 
     def op_preview_user(self, ctx, params, body):
         obj = self.find(ctx, params[0])
@@ -1388,7 +1388,7 @@ class Certificates(Resource):
 
     def op_generate(self, ctx, params, body):
         try:
-            data = contract.check_body(ctx.op.body_model, body, ctx.version)
+            data = contract.check_body(ctx.op.body_model, body, ctx.version, ctx.server.drop_unknown_fields)
         except contract.ContractError as exc:
             raise bad_request(exc.errors) from None
         if any(kp["name"] == data["common_name"] for kp in ctx.st.all("certificates")):

@@ -2,7 +2,8 @@
 
 Usage:
     python tests/sandbox/authentik/server.py --profile {2025.12|2026.8} [--port 0] [--port-file PATH]
-        [--token TOKEN] [--no-enterprise] [--tls-cert PEM --tls-key PEM] [--check-responses] [--verbose]
+        [--token TOKEN] [--no-enterprise] [--drop-unknown-fields] [--tls-cert PEM --tls-key PEM]
+        [--check-responses] [--verbose]
 
 Run it with an interpreter that has ``authentik-client`` of the profile's release (2025.12.x or 2026.8.x)
 and ``cryptography`` installed: the client package is the API contract. See README.md beside this file.
@@ -41,7 +42,8 @@ APP_METADATA = re.compile(r"^/application/saml/(?P<slug>[^/]+)/metadata/$")
 class Sandbox:
     """The API behind the HTTP handler: routing, auth, state, request log, faults, control endpoints."""
 
-    def __init__(self, profile, token="sandbox-token", enterprise=True, check_responses=False, verbose=False):
+    def __init__(self, profile, token="sandbox-token", enterprise=True, check_responses=False, verbose=False,
+                 drop_unknown_fields=False):
         self.profile = profile
         self.version = contract.client_version()
         if ".".join(self.version.split(".")[:2]) != profile:
@@ -50,6 +52,10 @@ class Sandbox:
         self.token = token
         self.default_enterprise = enterprise
         self.enterprise = enterprise
+        # Strict by default: an unknown field in a write is refused (400), which catches typos in our payloads.
+        # Dropping it silently (as the real server does) shows what the modules' read-back check sees.
+        self.default_drop_unknown = drop_unknown_fields
+        self.drop_unknown_fields = drop_unknown_fields
         self.check_responses = check_responses
         self.verbose = verbose
         self.user_pk = 1  # the token belongs to akadmin
@@ -251,6 +257,7 @@ class Sandbox:
             with self.log_lock:
                 self.requests, self.faults, self.seq = [], [], 0
             self.enterprise = self.default_enterprise
+            self.drop_unknown_fields = self.default_drop_unknown
             return 204, None
         if name == "state" and method == "GET":
             with self.state.lock:
@@ -261,10 +268,13 @@ class Sandbox:
             return self._control_faults(method, body)
         if name == "config" and method in ("GET", "POST"):
             if method == "POST":
-                if set(body) - {"enterprise"} or not isinstance(body.get("enterprise", True), bool):
-                    return 400, {"detail": "expected {\"enterprise\": true|false}"}
+                settings = ("enterprise", "drop_unknown_fields")
+                if not isinstance(body, dict) or set(body) - set(settings) or \
+                        not all(isinstance(body[key], bool) for key in body):
+                    return 400, {"detail": "expected {\"enterprise\": true|false, \"drop_unknown_fields\": true|false}"}
                 self.enterprise = body.get("enterprise", self.enterprise)
-            return 200, {"enterprise": self.enterprise}
+                self.drop_unknown_fields = body.get("drop_unknown_fields", self.drop_unknown_fields)
+            return 200, {"enterprise": self.enterprise, "drop_unknown_fields": self.drop_unknown_fields}
         return 404, {"detail": "unknown control endpoint %s %s" % (method, path)}
 
     def _control_faults(self, method, body):
@@ -452,6 +462,8 @@ def main(argv=None):
     parser.add_argument("--port-file", help="write the port here once listening")
     parser.add_argument("--token", default="sandbox-token")
     parser.add_argument("--no-enterprise", action="store_true", help="start without an enterprise licence")
+    parser.add_argument("--drop-unknown-fields", action="store_true",
+                        help="drop unknown fields in writes silently, like the real server (default: refuse them)")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--check-responses", action="store_true",
@@ -461,7 +473,8 @@ def main(argv=None):
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
 
-    sandbox = Sandbox(args.profile, args.token, not args.no_enterprise, args.check_responses, args.verbose)
+    sandbox = Sandbox(args.profile, args.token, not args.no_enterprise, args.check_responses, args.verbose,
+                      args.drop_unknown_fields)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     server.sandbox = sandbox

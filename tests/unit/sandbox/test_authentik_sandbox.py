@@ -352,7 +352,9 @@ def test_saml_urls_metadata_and_preview(sb):
     assert provider["url_sso_post"] == base + "sso/binding/post/"
     assert provider["url_slo_redirect"] == base + "slo/binding/redirect/"
     assert provider["assigned_application_slug"] == "salesforce"
-    metadata = sb.ok("GET", path)["metadata"]
+    answer = sb.ok("GET", path)
+    assert list(answer) == ["metadata"]  # no download_url, as on the real server
+    metadata = answer["metadata"]
     pem_body = "".join(kp_line for kp_line in sb.ok("GET", "/crypto/certificatekeypairs/%s/view_certificate/"
                                                     % kp["pk"])["data"].splitlines() if "-----" not in kp_line)
     assert "<md:EntityDescriptor" in metadata and pem_body in metadata
@@ -383,7 +385,7 @@ def test_scim_enterprise_gate_token_and_sync_count(sb):
     sb.ok("PATCH", "/providers/scim/%s/" % scim["pk"], {"dry_run": True})
     assert sb.ok("GET", "/_sandbox/state")["sync_count"] == {str(scim["pk"]): 2}
     assert sb.ok("GET", "/enterprise/license/summary/")["status"] == "valid"
-    assert sb.ok("POST", "/_sandbox/config", {"enterprise": False}, status=200) == {"enterprise": False}
+    assert sb.ok("POST", "/_sandbox/config", {"enterprise": False}, status=200)["enterprise"] is False
     assert sb.ok("GET", "/enterprise/license/summary/")["status"] == "unlicensed"
     status, body = sb.call("PATCH", "/providers/scim/%s/" % scim["pk"], {"auth_mode": "oauth"})
     assert (status, body) == (400, {"auth_mode": ["Enterprise is required to use the OAuth mode."]})
@@ -439,6 +441,20 @@ def test_policy_bindings(sb):
     assert sb.ok("GET", "/policies/bindings/", target=app["pk"])["pagination"]["count"] == 2
 
 
+def test_unknown_fields_are_refused_unless_the_sandbox_drops_them_like_the_real_server(sb):
+    status, body = sb.call("POST", "/core/groups/", {"name": "g", "no_such_field": 1})
+    assert status == 400 and list(body) == ["no_such_field"]
+    config = sb.ok("POST", "/_sandbox/config", {"drop_unknown_fields": True}, status=200)
+    assert config["drop_unknown_fields"] is True
+    group = sb.ok("POST", "/core/groups/", {"name": "g", "no_such_field": 1})
+    assert "no_such_field" not in group and group["name"] == "g"
+    assert sb.ok("PATCH", "/core/groups/%s/" % group["pk"], {"no_such_field": 2})["name"] == "g"
+    assert sb.call("POST", "/core/groups/", {"name": None, "x": 1})[0] == 400  # the rest is still checked
+    assert sb.call("POST", "/_sandbox/config", {"drop_unknown_fields": "yes"})[0] == 400
+    assert sb.request("POST", "/_sandbox/reset")[0] == 204
+    assert sb.ok("GET", "/_sandbox/config")["drop_unknown_fields"] is False
+
+
 def test_policy_binding_update_is_validated_as_a_whole(sb):
     app = sb.ok("POST", "/core/applications/", {"name": "app", "slug": "app"})
     group = sb.ok("GET", "/core/groups/", name="authentik Admins")["results"][0]
@@ -450,8 +466,8 @@ def test_policy_binding_update_is_validated_as_a_whole(sb):
     status, body = sb.call("PATCH", path, {"target": app["pk"], "order": 20})
     assert (status, body) == (400, {"non_field_errors": ["One of 'group', 'policy', 'user' must be set."]})
     assert sb.ok("GET", path)["order"] == 0
-    changed = sb.ok("PATCH", path, {"target": app["pk"], "group": group["pk"], "order": 20, "negate": True,
-                                     "enabled": False, "timeout": 5})
+    change = {"target": app["pk"], "group": group["pk"], "order": 20, "negate": True, "enabled": False, "timeout": 5}
+    changed = sb.ok("PATCH", path, change)
     assert (changed["order"], changed["negate"], changed["enabled"], changed["timeout"]) == (20, True, False, 5)
 
 
