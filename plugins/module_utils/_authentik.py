@@ -59,6 +59,14 @@ class AuthentikError(HttpError):
             self.details["body"] = body
 
 
+# The oldest and the newest release line the collection supports (the role's preflight checks the same range).
+SUPPORTED_RANGE = ((2025, 10), (2026, 8))
+
+
+def supported_range_text():
+    return "%s to %s" % tuple(".".join(map(str, line)) for line in SUPPORTED_RANGE)
+
+
 def parse_version(text):
     """'2025.12.4' -> (2025, 12, 4); anything unparsable after the numbers is dropped ('2026.11.0-rc1')."""
     parts = []
@@ -308,6 +316,9 @@ class AuthentikClient:
             if not self._version:
                 raise AuthentikError("GET /api/v3/admin/version/ did not report a version (version_current is %r)"
                                      % (data.get("version_current"),))
+            if not SUPPORTED_RANGE[0] <= self._version[:2] <= SUPPORTED_RANGE[1]:
+                self.warnings.append("authentik %s is outside the supported range (%s); fields that changed may be "
+                                     "set wrongly or not at all." % (data["version_current"], supported_range_text()))
         return self._version
 
 

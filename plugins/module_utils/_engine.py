@@ -380,7 +380,9 @@ class Resource:
             self.validate()
             self.client = self.connect()
             self.warnings.extend(getattr(self.client, "warnings", ()))
+            taken = len(getattr(self.client, "warnings", ()))
             result = self.reconcile()
+            self.warnings.extend(getattr(self.client, "warnings", ())[taken:])  # e.g. when the version was read
         except EngineError as exc:
             self.module.fail_json(msg=exc.msg, **exc.details)
         except Exception as exc:  # a bug: say so in one line, keep the traceback for -vvv only

@@ -5,13 +5,16 @@ over a scripted transport."""
 from __future__ import annotations
 
 import json
+import pathlib
 
 import pytest
 import requests
+import yaml
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
     AuthentikClient,
     AuthentikError,
     WriteOutcomeUnknown,
+    SUPPORTED_RANGE,
     describe_error_body,
     parse_version,
 )
@@ -58,6 +61,24 @@ def test_bearer_token_and_base_url(scripted):
     assert client.version == (2025, 12, 4)
     assert client.version == (2025, 12, 4)  # read once per run
     assert calls == [("GET", "/admin/version/", {}, None)]
+
+
+@pytest.mark.parametrize("version, warned", [("2025.8.3", True), ("2025.10.0", False), ("2026.8.5", False),
+                                             ("2026.11.0-rc1", True)])
+def test_a_version_outside_the_supported_range_is_warned_about(scripted, version, warned):
+    client, _calls, answers, _sleeps = scripted
+    answers.append(Response(200, {"version_current": version}))
+    assert client.version
+    expected = ["authentik %s is outside the supported range (2025.10 to 2026.8); fields that changed may be set "
+                "wrongly or not at all." % version] if warned else []
+    assert client.warnings == expected
+
+
+def test_the_role_checks_the_same_supported_range():
+    role_vars = pathlib.Path(__file__).resolve().parents[4] / "roles" / "salesforce_sso" / "vars" / "main.yml"
+    data = yaml.safe_load(role_vars.read_text())
+    assert (data["_salesforce_sso_authentik_oldest"], data["_salesforce_sso_authentik_newest"]) == tuple(
+        ".".join(map(str, line)) for line in SUPPORTED_RANGE)
 
 
 def test_pagination_follows_page_numbers_until_zero(scripted):
