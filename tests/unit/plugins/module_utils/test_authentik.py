@@ -4,7 +4,6 @@ over a scripted transport."""
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import pytest
@@ -20,17 +19,7 @@ from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
 )
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Ref
 from ansible_collections.sso.authentik.plugins.module_utils._http import HttpError, Scrubber
-
-
-class Response:
-    def __init__(self, status, body=None, headers=None, text=None):
-        self.status_code = status
-        self.headers = headers or {}
-        self.text = text if text is not None else ("" if body is None else json.dumps(body))
-        self.content = self.text.encode()
-
-    def json(self):
-        return json.loads(self.text)
+from unit_support import Response
 
 
 @pytest.fixture
@@ -111,7 +100,7 @@ def test_resolve_caches_per_run(scripted):
 
 def test_429_is_retried_after_retry_after(scripted):
     client, calls, answers, sleeps = scripted
-    answers.extend([Response(429, {"detail": "slow down"}, {"Retry-After": "2"}), Response(200, {"ok": 1})])
+    answers.extend([Response(429, {"detail": "slow down"}, headers={"Retry-After": "2"}), Response(200, {"ok": 1})])
     assert client.get("/x/") == {"ok": 1}
     assert sleeps == [2.0] and len(calls) == 2
 
@@ -267,8 +256,8 @@ def test_post_read_timeout_is_an_unknown_outcome_and_not_repeated(scripted):
 
 def test_retry_after_garbage_falls_back_to_the_backoff(scripted):
     client, _calls, answers, sleeps = scripted
-    answers.extend([Response(429, {}, {"Retry-After": "nan"}), Response(429, {}, {"Retry-After": "-5"}),
-                    Response(429, {}, {"Retry-After": "99999"}), Response(200, {"ok": 1})])
+    answers.extend([Response(429, {}, headers={"Retry-After": "nan"}), Response(429, {}, headers={"Retry-After": "-5"}),
+                    Response(429, {}, headers={"Retry-After": "99999"}), Response(200, {"ok": 1})])
     assert client.get("/x/") == {"ok": 1}
     assert len(sleeps) == 3 and all(0 < s <= 8 for s in sleeps)
 

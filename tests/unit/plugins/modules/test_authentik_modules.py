@@ -4,7 +4,6 @@ request, what they send, and that no output holds a secret or a traceback."""
 
 from __future__ import annotations
 
-import datetime
 import json
 
 import pytest
@@ -23,24 +22,10 @@ from ansible_collections.sso.authentik.plugins.modules import (
     scim_property_mapping,
     scim_provider,
 )
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from unit_support import Response, self_signed
 
 TOKEN = "ak-T0ken-0123456789abcdef"
 CONN = {"url": "https://ak.example", "token": TOKEN, "retries": 0}
-
-
-class Response:
-    def __init__(self, status, body=None, text=None, headers=None):
-        self.status_code = status
-        self.headers = headers or {}
-        self.text = text if text is not None else ("" if body is None else json.dumps(body))
-        self.content = self.text.encode()
-
-    def json(self):
-        return json.loads(self.text)
 
 
 def page(*results):
@@ -276,19 +261,7 @@ def test_a_dropped_value_is_called_unsupported(monkeypatch, capsys):
 
 # -- PEM inputs ---------------------------------------------------------------------------------------------------
 
-def _pair(name="idp"):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
-    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()).decode())
-
-
-CERT, KEY = _pair()
+CERT, KEY = self_signed()
 KEY_LINE = KEY.splitlines()[2]
 
 

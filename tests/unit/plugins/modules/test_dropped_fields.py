@@ -5,14 +5,12 @@ so that it sends issuer_override) gets a 201 and must still fail, because the re
 """
 from __future__ import annotations
 
-import json
 
 import pytest
 import requests
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikClient
 from ansible_collections.sso.authentik.plugins.modules import saml_provider
+from unit_support import run_module as run
 
 TOKEN = "dropped-fields-token"
 TIMEOUT = 30
@@ -26,15 +24,6 @@ def dropping_sandbox(sandbox_server):
     assert answer.json()["drop_unknown_fields"] is True
     yield url
     requests.post(url + "/_sandbox/reset", timeout=TIMEOUT)
-
-
-def run(monkeypatch, capsys, module, args):
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-    getattr(ansible_warnings, "_global_warnings", {}).clear()
-    with pytest.raises(SystemExit):
-        module.main()
-    return json.loads(capsys.readouterr().out)
 
 
 def test_a_dropped_field_is_reported_by_the_read_back(monkeypatch, capsys, dropping_sandbox):

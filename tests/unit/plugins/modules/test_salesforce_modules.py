@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import datetime
 
 import pytest
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, check_api_name
@@ -13,28 +12,15 @@ from ansible_collections.sso.authentik.plugins.module_utils._salesforce import U
 from ansible_collections.sso.authentik.plugins.modules import salesforce_external_client_app as eca_module
 from ansible_collections.sso.authentik.plugins.modules import salesforce_saml_sso_config as saml_module
 from ansible_collections.sso.authentik.plugins.modules import salesforce_sso_settings as sso_module
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from unit_support import self_signed
 
 ORG = "00DSB00000000012AA"
 USER_ID = "005SB0000000001YAA"
 CERT_ID = "0P1SB00000000010AA"
 
 
-def make_pem(name="idp"):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-PEM = make_pem("one")
-OTHER_PEM = make_pem("two")
+PEM = self_signed("one")[0]
+OTHER_PEM = self_signed("two")[0]
 BODY = "".join(PEM.strip().splitlines()[1:-1])
 
 

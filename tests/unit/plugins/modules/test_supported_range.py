@@ -5,22 +5,12 @@ import json
 
 import pytest
 import requests
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikClient
 from ansible_collections.sso.authentik.plugins.modules import saml_provider
+from unit_support import run_module as run
 
 TOKEN = "supported-range-token"
 TIMEOUT = 30
-
-
-def run(monkeypatch, capsys, module, args):
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-    getattr(ansible_warnings, "_global_warnings", {}).clear()
-    with pytest.raises(SystemExit):
-        module.main()
-    return json.loads(capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("reported, warned", [("2025.8.2", True), ("2025.12.4", False)])
