@@ -628,7 +628,7 @@ BASE_ARGS = {
     "certificate_keypair": [dict(AUTHENTIK, name="Fuzz import", certificate=CERTIFICATE, private_key=PRIVATE_KEY),
                             dict(AUTHENTIK, name="Fuzz generated", common_name="fuzz.example",
                                  subject_alt_names=["fuzz.example"], validity_days=365, algorithm="rsa")],
-    "certificate_keypair_info": [dict(AUTHENTIK, name="authentik Self-signed Certificate", dest="fuzz.pem")],
+    "certificate_keypair_info": [dict(AUTHENTIK, name="authentik Self-signed Certificate")],
     "saml_provider": [dict(AUTHENTIK, name="Fuzz provider", authorization_flow="default-provider-authorization-"
                            "implicit-consent", invalidation_flow="default-provider-invalidation-flow",
                            acs_url=SALESFORCE_URL + "?so=" + ORG_ID, issuer=AUTHENTIK_URL, audience=SALESFORCE_URL,

@@ -69,6 +69,12 @@ def secrets_of(module):
     return SECRETS if module.startswith("salesforce_") else tuple(s for s in SECRETS if s != SESSION_TOKEN)
 
 
+def files_written(module, tmpdir):
+    """An _info module changes nothing, not even a file in the directory it runs in (in check mode or not)."""
+    written = sorted(path.name for path in tmpdir.iterdir()) if module.endswith("_info") else []
+    return ["file written by an _info module: %s" % written] if written else []
+
+
 @functools.lru_cache(maxsize=None)
 def spec_of(module):
     return argument_spec(module)
@@ -102,10 +108,7 @@ def test_one_hostile_option(module, data, tmp_path_factory):
     run = run_module(module, args, lambda request: benign_answer(request, world), check_mode=True, tmpdir=tmpdir)
     secrets = secrets_of(module) + ((value,) if secret and isinstance(value, str) and MARKER in value else ())
     found = problems(run, secrets=secrets, allowed=ALLOWED_SECRETS.get(module), identifiers=True)
-    if module == "certificate_keypair_info":  # check mode: no file written either
-        written = [path.name for path in tmpdir.iterdir()]
-        if written:
-            found.append("file written in check mode: %s" % written)
+    found.extend(files_written(module, tmpdir))
     judge(found, run, "%s with %s=%r" % (module, option, value if not secret else "<secret>"))
 
 
@@ -129,7 +132,9 @@ def test_hostile_answers(module, check_mode, data, tmp_path_factory):
         drawn.append("%s -> %s" % (request.describe()[:120], describe_answer(given)))
         return given
 
-    run = run_module(module, args, answer, check_mode=check_mode, tmpdir=tmp_path_factory.mktemp("run"))
+    tmpdir = tmp_path_factory.mktemp("run")
+    run = run_module(module, args, answer, check_mode=check_mode, tmpdir=tmpdir)
     run.answers = drawn
     found = problems(run, secrets=secrets_of(module), allowed=ALLOWED_SECRETS.get(module))
+    found.extend(files_written(module, tmpdir))
     judge(found, run, "%s (%s) answers" % (module, "check" if check_mode else "apply"))

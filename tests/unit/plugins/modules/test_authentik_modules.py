@@ -216,6 +216,31 @@ def test_view_certificate_without_data(monkeypatch, capsys):
             ("GET", "/crypto/certificatekeypairs/%s/view_certificate/" % keypair["pk"], Response(200, {}))])
 
 
+# -- an _info module changes nothing ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options", [{"dest": "out.pem"}, {"mode": "0600"}, {"owner": "root"}])
+def test_certificate_info_takes_no_file_options(monkeypatch, capsys, tmp_path, options):
+    monkeypatch.chdir(tmp_path)
+    result, server = failed(monkeypatch, capsys, certificate_keypair_info, dict(options, name="C"),
+                            "Unsupported parameters")
+    assert server.calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_certificate_info_never_returns_a_private_key(monkeypatch, capsys):
+    certificate, key = self_signed("C")
+    keypair = {"pk": "5d9c4f34-0f0e-4a8e-a0b4-6a7c3f7d2b10", "name": "C", "private_key_available": True}
+    find = ("GET", "/crypto/certificatekeypairs/", page(keypair))
+    view = ("GET", "/crypto/certificatekeypairs/%s/view_certificate/" % keypair["pk"])
+    result, server = run(monkeypatch, capsys, certificate_keypair_info, {"name": "C"},
+                         [find, view + (Response(200, {"data": certificate}),)])
+    assert not result["changed"] and result["certificate"]["pem"] == certificate
+    assert "PRIVATE KEY" not in json.dumps(result)
+    result, server = failed(monkeypatch, capsys, certificate_keypair_info, {"name": "C"}, "holds a private key",
+                            [find, view + (Response(200, {"data": certificate + key}),)])
+    body = key.splitlines()[1]
+    assert body not in json.dumps(result) and server.writes() == []
+
+
 # -- values the server normalises converge ------------------------------------------------------------------------
 
 PROVIDER = {"pk": 7, "name": "P", "issuer": "https://ak.example", "audience": "https://sf.example",
