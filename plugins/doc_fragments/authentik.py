@@ -11,7 +11,7 @@ class ModuleDocFragment:
 options:
   url:
     description:
-      - Base URL of the authentik server, for example C(https://authentik.company).
+      - Base URL of the authentik server, for example V(https://authentik.company).
       - The API is reached under C(<url>/api/v3/).
       - If not set, the value of the E(AUTHENTIK_URL) environment variable is used.
     type: str

@@ -11,9 +11,9 @@ class ModuleDocFragment:
 options:
   state:
     description:
-      - C(present) creates the object or updates the options given that differ; options not given are left as
+      - V(present) creates the object or updates the options given that differ; options not given are left as
         they are.
-      - C(absent) deletes the object if it exists.
+      - V(absent) deletes the object if it exists.
     type: str
     choices: [present, absent]
     default: present
@@ -25,8 +25,8 @@ options:
   update_secrets:
     description:
       - The server never returns write-only secrets, so they cannot be compared.
-      - C(on_create) sends them only when the object is created; a later run does not change them.
-      - C(always) sends them on every run, which then always reports a change.
+      - V(on_create) sends them only when the object is created; a later run does not change them.
+      - V(always) sends them on every run, which then always reports a change.
     type: str
     choices: [on_create, always]
     default: on_create

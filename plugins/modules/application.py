@@ -19,8 +19,8 @@ options:
   slug:
     description:
       - Slug of the application; identifies it and forms its URLs (letters, digits, C(-) and C(_); checked before
-        any request). authentik reserves C(authorize), C(token), C(device), C(userinfo), C(introspect) and
-        C(revoke).
+        any request). authentik reserves V(authorize), V(token), V(device), V(userinfo), V(introspect) and
+        V(revoke).
     type: str
     required: true
   name:
@@ -42,7 +42,7 @@ options:
     choices: [all, any]
   launch_url:
     description:
-      - URL that the user dashboard opens, an absolute http(s) URL, or C(blank://blank) to hide the application
+      - URL that the user dashboard opens, an absolute http(s) URL, or V(blank://blank) to hide the application
         from the dashboard. An empty string uses the provider's.
     type: str
   description:

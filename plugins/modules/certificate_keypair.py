@@ -24,7 +24,8 @@ options:
     required: true
   certificate:
     description:
-      - PEM certificate to import, for example from C(lookup('file', 'idp.crt')).
+      - PEM certificate to import, for example read with the P(ansible.builtin.file#lookup) lookup (see the
+        examples).
       - Checked before any request; an expired certificate is refused.
     type: str
   private_key:
@@ -43,8 +44,8 @@ options:
     description: Validity of a generated certificate, in days. Defaults to 365 when the pair is generated.
     type: int
   algorithm:
-    description: Key algorithm of a generated pair (C(ed25519) and C(ed448) need authentik 2026.2 and cannot sign
-      SAML). Defaults to C(rsa) when the pair is generated.
+    description: Key algorithm of a generated pair (V(ed25519) and V(ed448) need authentik 2026.2 and cannot sign
+      SAML). Defaults to V(rsa) when the pair is generated.
     type: str
     choices: [rsa, ecdsa, ed25519, ed448]
 extends_documentation_fragment:

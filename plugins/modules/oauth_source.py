@@ -13,9 +13,10 @@ description:
   - Create, update or delete an authentik OAuth source, with which users log in to authentik through another
     identity provider, for example Salesforce.
   - The source is found by its O(slug). Flows are given by slug.
-  - Every write carries what authentik requires in it, namely the provider type, and for C(openidconnect) the
-    authorization, access token and profile URLs (unless an OpenID well-known URL is sent), and the PKCE mode.
-  - The consumer secret is write-only (see O(update_secrets)). Fields the server fills in itself, such as the
+  - Every write carries what authentik requires in it, namely the provider type, and for
+    O(provider_type=openidconnect) the authorization, access token and profile URLs (unless
+    O(oidc_well_known_url) is sent), and the PKCE mode O(pkce).
+  - O(consumer_secret) is write-only (see O(update_secrets)). Fields the server fills in itself, such as the
     keys fetched from the JWKS URL, never cause a change.
 options:
   slug:
@@ -28,7 +29,7 @@ options:
     description: Display name. Required to create the source.
     type: str
   provider_type:
-    description: Kind of identity provider, as authentik names it (C(openidconnect), C(github), C(entraid), ...).
+    description: Kind of identity provider, as authentik names it (V(openidconnect), V(github), V(entraid), ...).
     type: str
     default: openidconnect
   consumer_key:
@@ -39,14 +40,14 @@ options:
     type: str
   authorization_url:
     description:
-      - Authorization endpoint, for example C(https://company.my.salesforce.com/services/oauth2/authorize).
+      - Authorization endpoint, for example V(https://company.my.salesforce.com/services/oauth2/authorize).
       - This and the other URL options must be absolute http(s) URLs (checked before any request).
     type: str
   access_token_url:
-    description: Token endpoint, for example C(https://company.my.salesforce.com/services/oauth2/token).
+    description: Token endpoint, for example V(https://company.my.salesforce.com/services/oauth2/token).
     type: str
   profile_url:
-    description: User info endpoint, for example C(https://company.my.salesforce.com/services/oauth2/userinfo).
+    description: User info endpoint, for example V(https://company.my.salesforce.com/services/oauth2/userinfo).
     type: str
   oidc_well_known_url:
     description: OpenID Connect discovery URL; authentik fetches it and fills the endpoints from it.
@@ -56,10 +57,10 @@ options:
     type: str
   additional_scopes:
     description: Space-separated scopes to request besides the defaults; a leading C(*) replaces the defaults
-      (the guide uses C(*openid api)).
+      (the guide uses V(*openid api)).
     type: str
   pkce:
-    description: PKCE mode; sent with every write (C(none) when the source is created without it).
+    description: PKCE mode; sent with every write (V(none) when the source is created without it).
     type: str
     choices: [none, plain, S256]
   authentication_flow:
@@ -119,7 +120,7 @@ source:
     callback_url: https://authentik.company/source/oauth/callback/salesforce/
 callback_url:
   description: The callback (redirect) URL to register at the identity provider.
-  returned: when state is present
+  returned: when O(state=present)
   type: str
   sample: https://authentik.company/source/oauth/callback/salesforce/
 """

@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Logs in to a Salesforce org with the JWT bearer flow (O(client_id), O(username) and O(private_key) or
     O(private_key_file)) or the client credentials flow (O(client_id) and O(client_secret)), and returns the access
-    token, the instance URL and the API version.
+    token RV(access_token), the instance URL RV(instance_url) and the API version RV(api_version).
   - Pass them on to the other Salesforce modules (for example with C(module_defaults) and the group
     C(group/sso.authentik.salesforce)), so that a play logs in once instead of once per task, and discovers the
     API version once.
@@ -65,7 +65,7 @@ instance_url:
   type: str
   sample: https://acme.my.salesforce.com
 api_version:
-  description: The API version to use, the newest the org offers unless O(api_version) was given.
+  description: The API version in use, the newest the org offers unless O(api_version) was given.
   returned: success
   type: str
   sample: "65.0"
@@ -75,7 +75,7 @@ org_id:
   type: str
   sample: 00D5g000004Ab1CEAS
 org_id_15:
-  description: The org's 15-character id.
+  description: The org's 15-character id (the one in the C(?so=) of the SAML login URL).
   returned: success
   type: str
   sample: 00D5g000004Ab1C
@@ -90,7 +90,7 @@ login_flow:
   type: str
   sample: JWT bearer
 api_usage:
-  description: The calls this run sent and the org's daily API usage when reported.
+  description: The calls this run sent (logins and retries included) and the org's daily API usage when reported.
   returned: success
   type: dict
   sample: {calls: 2, retries: 0, logins: 1, api_usage: null}

@@ -103,7 +103,7 @@ saml_sso_configs:
   elements: str
   sample: [authentik]
 api_usage:
-  description: The calls this run sent and the org's daily API usage when reported.
+  description: The calls this run sent (logins and retries included) and the org's daily API usage when reported.
   returned: success
   type: dict
   sample: {calls: 3, retries: 0, logins: 1, api_usage: {used: 1042, limit: 15000}}

@@ -187,7 +187,7 @@ org_id:
   type: str
   sample: 00D5g000004Ab1CEAS
 org_id_15:
-  description: The org's 15-character id.
+  description: The org's 15-character id (the one in the C(?so=) of the SAML login URL).
   returned: when O(state=present)
   type: str
   sample: 00D5g000004Ab1C

@@ -11,7 +11,7 @@ short_description: Manage SAML provider property mappings in authentik
 version_added: 0.1.0
 description:
   - Create, update or delete a SAML provider property mapping, the Python expression that produces one SAML
-    attribute of the assertion (for example C(User.Email) for Salesforce Just-in-Time provisioning).
+    attribute of the assertion (for example V(User.Email) for Salesforce Just-in-Time provisioning).
   - The mapping is found by its exact O(name). Property mapping names are unique across all mapping types.
 options:
   name:
@@ -20,7 +20,7 @@ options:
     required: true
   saml_name:
     description:
-      - The SAML attribute C(Name), for example C(User.Email).
+      - The SAML attribute C(Name), for example V(User.Email).
       - Required to create the mapping.
     type: str
   friendly_name:
@@ -28,7 +28,7 @@ options:
     type: str
   expression:
     description:
-      - Python expression returning the attribute value, for example C(return request.user.email).
+      - Python expression returning the attribute value, for example V(return request.user.email).
       - Its Python syntax is checked before any request. Required to create the mapping.
     type: str
 extends_documentation_fragment:

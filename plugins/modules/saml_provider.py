@@ -14,7 +14,7 @@ description:
     such as Salesforce.
   - The provider is found by its exact O(name) (unique among all providers). Flows are given by slug,
     certificates by name, property mappings by name or by managed id (for example
-    C(goauthentik.io/providers/saml/email)).
+    V(goauthentik.io/providers/saml/email)).
   - O(issuer) is sent as C(issuer) to authentik before 2026.5 and as C(issuer_override) from 2026.5 on, where
     the field was renamed.
   - Whenever the signing certificate is sent, O(sign_assertion) and O(sign_response) go in the same request,
@@ -26,7 +26,7 @@ options:
     required: true
   authorization_flow:
     description:
-      - Slug of the flow that authorizes users, for example C(default-provider-authorization-implicit-consent).
+      - Slug of the flow that authorizes users, for example V(default-provider-authorization-implicit-consent).
       - Required to create the provider.
     type: str
   invalidation_flow:
@@ -39,7 +39,7 @@ options:
   acs_url:
     description:
       - Assertion Consumer Service URL of the service provider; for Salesforce the login URL of its SAML SSO
-        configuration (C(https://company.my.salesforce.com?so=00D...)).
+        configuration (V(https://company.my.salesforce.com?so=00D...)).
       - Must be an absolute http(s) URL (checked before any request); it cannot be emptied. Required to create the
         provider.
     type: str
@@ -65,10 +65,11 @@ options:
     description: Name of the certificate whose key encrypts the assertions.
     type: str
   sign_assertion:
-    description: Sign the assertion. Sent with every change of O(signing_certificate) (default true on creation).
+    description: Sign the assertion. Sent with every change of O(signing_certificate) (default V(true) on creation).
     type: bool
   sign_response:
-    description: Sign the whole response. Sent with every change of O(signing_certificate) (default false on creation).
+    description: Sign the whole response. Sent with every change of O(signing_certificate) (default V(false) on
+      creation).
     type: bool
   name_id_mapping:
     description: Property mapping (name or managed id) whose value is the NameID. Empty uses the default.
@@ -87,13 +88,13 @@ options:
     choices: [rsa-sha1, rsa-sha256, rsa-sha384, rsa-sha512, ecdsa-sha1, ecdsa-sha256, ecdsa-sha384, ecdsa-sha512,
               dsa-sha1]
   assertion_valid_not_before:
-    description: Start of assertion validity relative to now, for example C(minutes=-5).
+    description: Start of assertion validity relative to now, for example V(minutes=-5).
     type: str
   assertion_valid_not_on_or_after:
-    description: End of assertion validity relative to now, for example C(minutes=5).
+    description: End of assertion validity relative to now, for example V(minutes=5).
     type: str
   session_valid_not_on_or_after:
-    description: Session validity, for example C(minutes=86400).
+    description: Session validity, for example V(minutes=86400).
     type: str
   default_relay_state:
     description: Relay state for IdP-initiated logins.

@@ -14,8 +14,8 @@ description:
     certificate with its SHA-256 fingerprint of an authentik SAML provider; everything Salesforce's SAML SSO
     configuration asks for.
   - The provider must be used by an application, since its URLs and metadata come from the application.
-  - With O(preview_user), also the NameID and attributes the provider would send for that user, so that a play
-    can check Just-in-Time provisioning attributes before anyone logs in.
+  - With O(preview_user), also the NameID and attributes the provider would send for that user (RV(preview)), so
+    that a play can check Just-in-Time provisioning attributes before anyone logs in.
 options:
   name:
     description: Name of the SAML provider.
@@ -90,7 +90,7 @@ signing_certificate_fingerprint:
   type: str
 preview:
   description: The assertion content for O(preview_user).
-  returned: when preview_user is set
+  returned: when O(preview_user) is set
   type: dict
   contains:
     name_id:

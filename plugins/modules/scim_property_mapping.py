@@ -22,7 +22,7 @@ options:
   expression:
     description:
       - 'Python expression returning a dictionary merged into the SCIM object, for example
-        C(return {"userName": request.user.email}).'
+        V(return {"userName": request.user.email}).'
       - Its Python syntax is checked before any request. Required to create the mapping.
     type: str
 extends_documentation_fragment:

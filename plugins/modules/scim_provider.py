@@ -25,13 +25,13 @@ options:
     required: true
   scim_url:
     description:
-      - Base URL of the SCIM API, for Salesforce C(https://company.my.salesforce.com/services/scim/v2).
+      - Base URL of the SCIM API, for Salesforce V(https://company.my.salesforce.com/services/scim/v2).
       - Named C(url) in authentik's API; O(url) is the authentik server this module talks to.
       - Must be an absolute http(s) URL (authentik itself does not check it). Required to create the provider.
     type: str
   auth_mode:
     description:
-      - C(token) sends O(scim_token) as a bearer token; C(oauth) gets a token from the OAuth source O(oauth_source)
+      - V(token) sends O(scim_token) as a bearer token; V(oauth) gets a token from the OAuth source O(oauth_source)
         with O(oauth_parameters) (needs an authentik enterprise licence).
     type: str
     choices: [token, oauth]
@@ -44,20 +44,20 @@ options:
     description: Slug of the OAuth source that gets tokens in O(auth_mode=oauth). An empty string unsets it.
     type: str
   oauth_parameters:
-    description: 'Extra parameters of the token request, for Salesforce C({"grant_type": "client_credentials"}).'
+    description: 'Extra parameters of the token request, for Salesforce V({"grant_type": "client_credentials"}).'
     type: dict
   compatibility_mode:
-    description: Adjustments for a service provider's SCIM dialect. C(salesforce) is accepted for the API's C(sfdc).
+    description: Adjustments for a service provider's SCIM dialect. V(salesforce) is accepted for the API's V(sfdc).
     type: str
     choices: [default, salesforce, sfdc, aws, slack, webex, gitlab, vcenter]
   user_property_mappings:
     description:
       - SCIM user mappings by name or managed id; replaces the list. The default user mapping is
-        C(goauthentik.io/providers/scim/user); authentik adds none by itself.
+        V(goauthentik.io/providers/scim/user); authentik adds none by itself.
     type: list
     elements: str
   group_property_mappings:
-    description: SCIM group mappings by name or managed id (default C(goauthentik.io/providers/scim/group)).
+    description: SCIM group mappings by name or managed id (default V(goauthentik.io/providers/scim/group)).
     type: list
     elements: str
   group_filters:
