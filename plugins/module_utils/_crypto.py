@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: sso.authentik contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Certificate helpers: parse PEM, fingerprints in authentik's format, key/certificate checks."""
+"""Certificate and key helpers: parse PEM, fingerprints in authentik's format, key/certificate checks, and the RS256
+signature of the Salesforce JWT bearer login. The one file of the collection that imports cryptography."""
 
 from __future__ import annotations
 
@@ -13,13 +14,21 @@ import traceback
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
 
 try:
-    from cryptography import x509
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     CRYPTOGRAPHY_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by the module through missing_required_lib
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+
+def _x509():
+    """cryptography.x509, imported when a certificate is first read: the Salesforce modules other than
+    salesforce_saml_sso_config load this file only to sign the JWT login, and x509 adds 20-80 ms to a module run."""
+    from cryptography import x509
+
+    return x509
 
 
 _BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
@@ -60,7 +69,7 @@ def load_certificate(pem, option="certificate"):
         raise EngineError("%s holds a %s block besides the certificate; give only PEM certificates."
                           % (option, others[0]))
     try:
-        return x509.load_pem_x509_certificate(pem.strip().encode())
+        return _x509().load_pem_x509_certificate(pem.strip().encode())
     except ValueError as exc:
         raise EngineError("%s is not a valid PEM certificate: %s" % (option, exc))
 
@@ -150,3 +159,24 @@ def certificate_facts(pem):
         "not_before": not_before(cert).isoformat(),
         "not_after": not_after(cert).isoformat(),
     }
+
+
+def load_rsa_signing_key(pem, option="private_key"):
+    """The RSA private key of an unencrypted PEM text (bytes), to sign RS256 JWTs with. Messages name the option and
+    never quote the key."""
+    if b"-----BEGIN" not in pem:
+        raise EngineError("%s is not PEM text (no '-----BEGIN ... PRIVATE KEY-----' line)" % option)
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except TypeError:
+        raise EngineError("%s is encrypted; give an unencrypted PEM private key" % option) from None
+    except ValueError:
+        raise EngineError("%s is not a valid PEM private key" % option) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise EngineError("%s must be an RSA private key (Salesforce verifies RS256 signatures)" % option)
+    return key
+
+
+def sign_rs256(key, data):
+    """The RS256 signature of `data` (RSASSA-PKCS1-v1_5 with SHA-256), as a JWT carries it before base64url."""
+    return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
