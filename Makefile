@@ -8,7 +8,8 @@ PYTHON        ?= python3
 VENV          := .venv
 VENV_BIN      := $(CURDIR)/$(VENV)/bin
 SANDBOX_VENVS := .venvs
-AUTHENTIK_PROFILES := 2025.12 2026.8
+# The authentik sandbox profiles (tests/sandbox/authentik): the release lines whose behaviour the modules depend on.
+AUTHENTIK_PROFILES := 2025.12 2026.2 2026.5 2026.8
 # Every supported release line: the contract test (tests/unit/contract) checks the modules against each line's
 # authentik-client, installed like a profile's in $(SANDBOX_VENVS)/authentik-<line>.
 RELEASE_LINES := 2025.10 2025.12 2026.2 2026.5 2026.8
@@ -192,8 +193,8 @@ reliability: $(VENV_STAMP) $(SANDBOX_STAMPS) collection
 # --- Molecule and AWX -----------------------------------------------------------------------------------------
 
 # tests/sandbox/launch.py, run from the build copy, needs the authentik sandbox profiles' interpreters.
-SANDBOX_PYTHONS := AUTHENTIK_SANDBOX_PYTHON_2025_12="$(CURDIR)/$(SANDBOX_VENVS)/authentik-2025.12/bin/python" \
-	AUTHENTIK_SANDBOX_PYTHON_2026_8="$(CURDIR)/$(SANDBOX_VENVS)/authentik-2026.8/bin/python"
+SANDBOX_PYTHONS := $(foreach p,$(AUTHENTIK_PROFILES),\
+	AUTHENTIK_SANDBOX_PYTHON_$(subst .,_,$(p))="$(CURDIR)/$(SANDBOX_VENVS)/authentik-$(p)/bin/python")
 MOLECULE_SANDBOX_DIR := $(CURDIR)/$(SANDBOX_DIR)/molecule
 AWX_SANDBOX_DIR      := $(CURDIR)/$(SANDBOX_DIR)/awx
 

@@ -185,8 +185,9 @@ def sandbox(tmp_path_factory):
     try:
         for _attempt in range(3):
             # Retried: launch.py sometimes hands the authentik server a random token that starts with "-", which
-            # its argument parser takes for an option (about one start in 32).
-            code, output = run(launch + ["start", "--dir", directory, "--integration-config", ""])
+            # its argument parser takes for an option (about one start in 32). Licensed: the recipe provisions with
+            # SCIM in OAuth mode.
+            code, output = run(launch + ["start", "--dir", directory, "--integration-config", "", "--enterprise"])
             if code == 0:
                 break
         assert code == 0, output

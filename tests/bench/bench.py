@@ -85,7 +85,7 @@ class Sandboxes:
 
     def start(self):
         subprocess.run([sys.executable, str(LAUNCH), "--dir", str(self.directory), "--integration-config", "",
-                        "start"], check=True, stdout=subprocess.DEVNULL)
+                        "--enterprise", "start"], check=True, stdout=subprocess.DEVNULL)
         self.env = json.loads((self.directory / "env.json").read_text())
         self.authentik = self.env["AUTHENTIK_URL"]
         self.salesforce = self.env["SALESFORCE_INSTANCE_URL"]

@@ -253,8 +253,9 @@ class Sandbox:
     def start(self):
         shutil.rmtree(self.runs_dir, ignore_errors=True)  # a previous session's runs
         self.runs_dir.mkdir(parents=True)
+        # Licensed: every scenario runs the whole role, SCIM in OAuth mode included.
         command = [sys.executable, str(LAUNCH), "start", "--dir", str(self.dir), "--integration-config", "",
-                   "--timeout", str(START_TIMEOUT)]
+                   "--timeout", str(START_TIMEOUT), "--enterprise"]
         done = subprocess.run(command, capture_output=True, text=True, env=self.lab.base_env(),
                               timeout=START_TIMEOUT + 60, check=False)
         if done.returncode:

@@ -1,13 +1,15 @@
 """Start, stop and inspect the local API sandboxes that the tests and the demo run against.
 
-    launch.py start  [--dir .sandbox] [--timeout 180] [--integration-config PATH]
+    launch.py start  [--dir .sandbox] [--timeout 180] [--integration-config PATH] [--enterprise]
     launch.py stop   [--dir .sandbox]
     launch.py status [--dir .sandbox]
 
-`start` runs three servers in the background, each on a free port of 127.0.0.1:
-  authentik-2025.12  tests/sandbox/authentik/server.py --profile 2025.12  (python of .venvs/authentik-2025.12)
-  authentik-2026.8   tests/sandbox/authentik/server.py --profile 2026.8   (python of .venvs/authentik-2026.8)
-  salesforce         tests/sandbox/salesforce/server.py --config ...      (this interpreter)
+`start` runs five servers in the background, each on a free port of 127.0.0.1:
+  authentik-<line>   tests/sandbox/authentik/server.py --profile <line>  (python of .venvs/authentik-<line>), for each
+                     line of AUTHENTIK_PROFILES: 2025.12, 2026.2, 2026.5, 2026.8
+  salesforce         tests/sandbox/salesforce/server.py --config ...     (this interpreter)
+The authentik servers have no enterprise licence unless --enterprise is given (or a test turns it on through
+POST /_sandbox/config), as most real servers have none.
 It generates the Salesforce JWT key pair and self-signed certificate, waits until every server has written its
 port file and answers GET /_sandbox/requests, then writes into --dir:
   <name>.pid, <name>.port, <name>.log      per server
@@ -15,10 +17,11 @@ port file and answers GET /_sandbox/requests, then writes into --dir:
   salesforce.json                          the Salesforce sandbox's configuration
   env.json, env.sh                         connection settings as environment variables (env.sh: `. env.sh`),
                                            including AUTHENTIK_URL (the 2026.8 profile) and SALESFORCE_INSTANCE_URL
-and the same settings as variables into ansible-test's integration_config.yml. A `start` first stops whatever a
+and the same settings as variables into ansible-test's integration_config.yml: authentik_sandboxes (the oldest and
+the newest profile, on which every target runs) and authentik_release_lines (all of them, for the guide playbook). A `start` first stops whatever a
 previous `start` left running. `stop` ends the servers (their whole process groups) and removes the state files.
 
-The interpreters of the authentik profiles can be overridden with AUTHENTIK_SANDBOX_PYTHON_2025_12 / _2026_8.
+The interpreters of the authentik profiles can be overridden with AUTHENTIK_SANDBOX_PYTHON_2025_12, _2026_2, ...
 """
 
 import argparse
@@ -40,7 +43,9 @@ SANDBOX_SRC = ROOT / "tests" / "sandbox"
 DEFAULT_INTEGRATION_CONFIG = (
     ROOT / ".build" / "ansible_collections" / "sso" / "authentik" / "tests" / "integration" / "integration_config.yml"
 )
-AUTHENTIK_PROFILES = ("2025.12", "2026.8")
+AUTHENTIK_PROFILES = ("2025.12", "2026.2", "2026.5", "2026.8")
+# Every integration target runs on these two; the profiles between them run the guide playbook.
+FULL_PROFILES = (AUTHENTIK_PROFILES[0], AUTHENTIK_PROFILES[-1])
 SERVER_NAMES = tuple("authentik-" + profile for profile in AUTHENTIK_PROFILES) + ("salesforce",)
 # Files that belong to one run of the sandboxes (removed by `stop`); logs stay for post-mortems.
 STATE_FILES = ("env.json", "env.sh", "salesforce.json")
@@ -247,6 +252,10 @@ def write_integration_config(path: Path, env: dict[str, str]) -> None:
     config = {
         "authentik_sandboxes": [
             {"profile": profile, "url": env["AUTHENTIK_SANDBOX_%s_URL" % env_key(profile)]}
+            for profile in FULL_PROFILES
+        ],
+        "authentik_release_lines": [
+            {"profile": profile, "url": env["AUTHENTIK_SANDBOX_%s_URL" % env_key(profile)]}
             for profile in AUTHENTIK_PROFILES
         ],
         "authentik_token": env["AUTHENTIK_TOKEN"],
@@ -280,7 +289,7 @@ def start(args: argparse.Namespace) -> int:
     servers = [
         Server("authentik-" + profile,
                [authentik_python(profile), str(SANDBOX_SRC / "authentik" / "server.py"),
-                "--profile", profile, "--token=" + token],
+                "--profile", profile, "--token=" + token] + (["--enterprise"] if args.enterprise else []),
                directory, token)
         for profile in AUTHENTIK_PROFILES
     ]
@@ -356,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds to wait for the servers (start; a bound against a hang, not a margin)")
     parser.add_argument("--integration-config", default=str(DEFAULT_INTEGRATION_CONFIG),
                         help="where `start` writes ansible-test's integration_config.yml ('' for nowhere)")
+    parser.add_argument("--enterprise", action="store_true",
+                        help="start the authentik servers with a valid enterprise licence (default: unlicensed)")
     args = parser.parse_args(argv)
     try:
         return {"start": start, "stop": stop, "status": status}[args.command](args)

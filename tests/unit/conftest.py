@@ -3,7 +3,7 @@
 - Makes `ansible_collections.sso.authentik` importable when the tests run from a copy of the collection under
   .../ansible_collections/sso/authentik (the build copy that `make units` uses).
 - `authentik_sandbox_python(profile)`: the interpreter of an authentik sandbox profile (its virtualenv holds that
-  release's authentik-client), from AUTHENTIK_SANDBOX_PYTHON_2025_12 / _2026_8, which `make units` sets.
+  release's authentik-client), from AUTHENTIK_SANDBOX_PYTHON_2025_12, _2026_2, ..., which `make units` sets.
 - `sandbox_server(...)`: starts a sandbox server once per test session and returns its base URL; the servers are
   stopped when the session ends. Tests share them, so a test that changes state resets it (POST /_sandbox/reset).
 """
@@ -18,7 +18,7 @@ import pytest
 
 COLLECTION_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_SRC = COLLECTION_ROOT / "tests" / "sandbox"
-AUTHENTIK_PROFILES = ("2025.12", "2026.8")
+AUTHENTIK_PROFILES = ("2025.12", "2026.2", "2026.5", "2026.8")
 
 # .../ansible_collections/sso/authentik/tests/unit/conftest.py: put the folder holding ansible_collections on the path.
 if COLLECTION_ROOT.parts[-3:-2] == ("ansible_collections",) and COLLECTION_ROOT.parts[-2:] == ("sso", "authentik"):

@@ -19,7 +19,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Seconds each target took on one core (measured); unknown targets count as 30.
 WEIGHTS = {
-    "role_salesforce_sso": 135, "certificate_keypair": 46, "saml_provider": 45, "guide_authentik": 44,
+    "role_salesforce_sso": 135, "certificate_keypair": 46, "saml_provider": 45, "guide_authentik": 90,
     "scim_provider": 39, "salesforce_external_client_app": 34, "salesforce_saml_sso_config": 33, "application": 29,
     "saml_property_mapping": 28, "application_binding": 28, "scim_property_mapping": 24,
     "certificate_keypair_info": 24, "saml_provider_info": 22, "salesforce_sso_settings": 19, "guide_salesforce": 18,

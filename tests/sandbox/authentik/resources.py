@@ -17,6 +17,20 @@ from urllib.parse import urlsplit
 import contract
 import state as st_mod
 
+# The release line at which each behaviour that the modules depend on appeared, as that line's authentik-client
+# shows it (tests/unit/contract compares the lines) or the release notes say. Handlers ask ctx.since(...).
+GROUP_FILTERS = (2026, 2)          # SCIM filter_group (one uuid) replaced by group_filters (a list)
+SCIM_TOKEN_WRITE_ONLY = (2026, 2)  # the SCIM token is no longer returned
+CERT_DETAILS_STORED = (2026, 2)    # fingerprints stored: include_details removed
+SAML_SIGNING_KEY_TYPES = (2026, 2) # a SAML signing key must be RSA, EC or DSA
+OAUTH_PATCH_FIX = (2026, 2)        # 2026.2.2: a PATCH without provider_type no longer crashes
+ISSUER_OVERRIDE = (2026, 5)        # issuer renamed issuer_override; url_issuer, url_unified*, sign_logout_response
+METADATA_NEEDS_APP = (2026, 5)     # SAML metadata of a provider without an application: 404 (was 200, empty)
+SCIM_OAUTH_STATUS = (2026, 5)      # read-only auth_oauth_token_* and auth_oauth_url_* on SCIM providers
+META_HIDE = (2026, 5)              # applications: meta_hide
+LINE_2026_8 = (2026, 8)            # pbm_uuid on applications, expires on bindings, SCIM discovery_enabled,
+                                   # users/is_current in /core/users/me/
+
 
 class ApiError(Exception):
     """An HTTP answer other than success: status, JSON body (or raw bytes), content type."""
@@ -58,8 +72,12 @@ class Ctx:
         self.op = op
         self.query = query
         self.base_url = base_url
-        self.v2026 = server.profile == "2026.8"
+        self.line = server.line
         self.version = server.version
+
+    def since(self, line):
+        """True on the release lines from `line` on, e.g. ctx.since(ISSUER_OVERRIDE)."""
+        return self.line >= line
 
     def flag(self, name, default):
         """A boolean presentation flag like include_users (not a filter)."""
@@ -399,7 +417,7 @@ class Users(Resource):
             "roles": [], "email": user["email"], "avatar": AVATAR, "uid": st_mod.user_uid(user["pk"]),
             "settings": {}, "type": user["type"], "system_permissions": [],
         }
-        if ctx.v2026:
+        if ctx.since(LINE_2026_8):
             me = dict(list(me.items())[:5] + [("is_current", True)] + list(me.items())[5:])
             return 200, {"user": me, "users": [me]}
         return 200, {"user": me}
@@ -697,7 +715,7 @@ class SAMLProviders(Resource):
             "logout_method": "frontchannel_iframe", "default_relay_state": "",
             "default_name_id_policy": NAMEID_UNSPECIFIED,
         }
-        if ctx.v2026:
+        if ctx.since(ISSUER_OVERRIDE):
             data.update(issuer_override="", sign_logout_response=False)
         else:
             data["issuer"] = "authentik"
@@ -713,7 +731,7 @@ class SAMLProviders(Resource):
         self.check_refs(ctx, data, errors, "signing_kp", "certificates", accept=lambda kp: bool(kp["key_data"]))
         self.check_refs(ctx, data, errors, "verification_kp", "certificates")
         self.check_refs(ctx, data, errors, "encryption_kp", "certificates")
-        if ctx.v2026 and data.get("signing_kp") and "signing_kp" not in errors:
+        if ctx.since(SAML_SIGNING_KEY_TYPES) and data.get("signing_kp") and "signing_kp" not in errors:
             kp = ctx.st.get("certificates", data["signing_kp"])
             if st_mod.certificate_details(kp["certificate_data"])["key_type"] not in ("rsa", "ec", "dsa"):
                 errors["signing_kp"] = ["Only RSA, EC, and DSA key types are supported for SAML signing."]
@@ -734,7 +752,7 @@ class SAMLProviders(Resource):
 
     def issuer(self, ctx, obj):
         """The EntityID the provider uses."""
-        if not ctx.v2026:
+        if not ctx.since(ISSUER_OVERRIDE):
             return obj["issuer"]
         if obj["issuer_override"]:
             return obj["issuer_override"]
@@ -745,13 +763,14 @@ class SAMLProviders(Resource):
         data = provider_base(ctx.st, obj)
         for field in ("acs_url", "sls_url", "audience"):
             data[field] = obj[field]
-        data["issuer_override" if ctx.v2026 else "issuer"] = obj["issuer_override" if ctx.v2026 else "issuer"]
+        issuer_field = "issuer_override" if ctx.since(ISSUER_OVERRIDE) else "issuer"
+        data[issuer_field] = obj[issuer_field]
         for field in ("assertion_valid_not_before", "assertion_valid_not_on_or_after",
                       "session_valid_not_on_or_after", "name_id_mapping", "authn_context_class_ref_mapping",
                       "digest_algorithm", "signature_algorithm", "signing_kp", "verification_kp", "encryption_kp",
                       "sign_assertion", "sign_response", "sign_logout_request"):
             data[field] = obj[field]
-        if ctx.v2026:
+        if ctx.since(ISSUER_OVERRIDE):
             data["sign_logout_response"] = obj["sign_logout_response"]
         for field in ("sp_binding", "sls_binding", "logout_method", "default_relay_state", "default_name_id_policy"):
             data[field] = obj[field]
@@ -760,7 +779,7 @@ class SAMLProviders(Resource):
             data["url_download_metadata"] = base + "metadata/"
         else:
             data["url_download_metadata"] = "%s/api/v3/providers/saml/%s/metadata/?download" % (ctx.base_url, obj["pk"])
-        if ctx.v2026:
+        if ctx.since(ISSUER_OVERRIDE):
             data["url_issuer"] = self.issuer(ctx, obj)
             data["url_unified"] = base if base else "-"
             data["url_unified_init"] = base + "init/" if base else "-"
@@ -819,7 +838,7 @@ class SAMLProviders(Resource):
         obj = self.find(ctx, params[0])
         base = self.urls(ctx, obj)
         if base is None:
-            if ctx.v2026:
+            if ctx.since(METADATA_NEEDS_APP):
                 raise not_found()
             # 2025.12: 200 with empty metadata, with or without ?download
             return 200, {"metadata": ""}
@@ -905,10 +924,12 @@ class SCIMProviders(Resource):
             "service_provider_config_cache_timeout": "hours=1", "exclude_users_service_account": False,
             "sync_page_size": 100, "sync_page_timeout": "minutes=30", "dry_run": False,
         }
-        if ctx.v2026:
-            data.update(group_filters=[], discovery_enabled=False)
+        if ctx.since(GROUP_FILTERS):
+            data["group_filters"] = []
         else:
             data["filter_group"] = None
+        if ctx.since(LINE_2026_8):
+            data["discovery_enabled"] = False
         return data
 
     def validate_fields(self, ctx, data, obj, errors):
@@ -935,21 +956,22 @@ class SCIMProviders(Resource):
             data[k] = base[k]
         data["url"] = obj["url"]
         data["verify_certificates"] = obj["verify_certificates"]
-        if not ctx.v2026:
+        if not ctx.since(SCIM_TOKEN_WRITE_ONLY):
             data["token"] = obj["token"]  # 2025.12 returns the token in clear text
         for k in ("auth_mode", "auth_oauth", "auth_oauth_params"):
             data[k] = obj[k]
-        if ctx.v2026:
+        if ctx.since(SCIM_OAUTH_STATUS):
             data.update(auth_oauth_token_last_updated=None, auth_oauth_token_expires=None,
                         auth_oauth_url_callback=None, auth_oauth_url_start=None)
         for k in ("compatibility_mode", "service_provider_config_cache_timeout", "exclude_users_service_account"):
             data[k] = obj[k]
-        if not ctx.v2026:
+        if not ctx.since(GROUP_FILTERS):
             data["filter_group"] = obj["filter_group"]
         data["sync_page_size"] = obj["sync_page_size"]
         data["sync_page_timeout"] = obj["sync_page_timeout"]
-        if ctx.v2026:
+        if ctx.since(LINE_2026_8):
             data["discovery_enabled"] = obj["discovery_enabled"]
+        if ctx.since(GROUP_FILTERS):
             data["group_filters"] = list(obj["group_filters"])
         data["dry_run"] = obj["dry_run"]
         return data
@@ -1000,7 +1022,7 @@ class Applications(Resource):
         data = {"provider": None, "backchannel_providers": [], "open_in_new_tab": False, "meta_launch_url": "",
                 "meta_icon": "", "meta_description": "", "meta_publisher": "", "policy_engine_mode": "any",
                 "group": ""}
-        if ctx.v2026:
+        if ctx.since(META_HIDE):
             data["meta_hide"] = False
         return data
 
@@ -1026,7 +1048,7 @@ class Applications(Resource):
         if not launch_url and provider and provider["_kind"] == "saml":
             launch_url = "/application/saml/%s/sso/binding/init/" % obj["slug"]
         data = {"pk": obj["pk"]}
-        if ctx.v2026:
+        if ctx.since(LINE_2026_8):
             data["pbm_uuid"] = obj["pk"]
         data.update({
             "name": obj["name"], "slug": obj["slug"], "provider": obj["provider"],
@@ -1040,7 +1062,7 @@ class Applications(Resource):
             "meta_description": obj["meta_description"], "meta_publisher": obj["meta_publisher"],
             "policy_engine_mode": obj["policy_engine_mode"], "group": obj["group"],
         })
-        if ctx.v2026:
+        if ctx.since(META_HIDE):
             data["meta_hide"] = obj["meta_hide"]
         return data
 
@@ -1177,7 +1199,7 @@ class PolicyBindings(Resource):
             "target": obj["target"], "negate": obj["negate"], "enabled": obj["enabled"], "order": obj["order"],
             "timeout": obj["timeout"], "failure_result": obj["failure_result"],
         }
-        if ctx.v2026:
+        if ctx.since(LINE_2026_8):
             data.update(expires=None, expiring=False)
         return data
 
@@ -1265,7 +1287,7 @@ class OAuthSources(Resource):
         """OAuthSourceSerializer.validate: fetch the well-known and JWKS documents, require the URLs."""
         provider_type = data.get("provider_type")
         if provider_type is None:
-            if not ctx.v2026:
+            if not ctx.since(OAUTH_PATCH_FIX):
                 # <= 2026.2.1 reads attrs["provider_type"]: KeyError, which reaches the client as an empty 405
                 raise ApiError(405, b"", "text/html; charset=utf-8")
             provider_type = obj["provider_type"]  # fixed in 2026.2.2: falls back to the stored type
@@ -1362,7 +1384,7 @@ class Certificates(Resource):
     def serialize(self, ctx, obj):
         details = st_mod.certificate_details(obj["certificate_data"])
         data = {"pk": obj["pk"], "name": obj["name"]}
-        hide = not ctx.v2026 and not ctx.flag("include_details", True)
+        hide = not ctx.since(CERT_DETAILS_STORED) and not ctx.flag("include_details", True)
         for field in ("fingerprint_sha256", "fingerprint_sha1", "cert_expiry", "cert_subject"):
             data[field] = None if hide else details[field]
         data["private_key_available"] = bool(obj["key_data"])

@@ -1,12 +1,12 @@
 """A local, strict fake of the authentik REST API (/api/v3) for the collection's tests and demo.
 
 Usage:
-    python tests/sandbox/authentik/server.py --profile {2025.12|2026.8} [--port 0] [--port-file PATH]
-        [--token TOKEN] [--no-enterprise] [--drop-unknown-fields] [--tls-cert PEM --tls-key PEM]
+    python tests/sandbox/authentik/server.py --profile {2025.12|2026.2|2026.5|2026.8} [--port 0] [--port-file PATH]
+        [--token TOKEN] [--enterprise] [--drop-unknown-fields] [--tls-cert PEM --tls-key PEM]
         [--check-responses] [--verbose]
 
-Run it with an interpreter that has ``authentik-client`` of the profile's release (2025.12.x or 2026.8.x)
-and ``cryptography`` installed: the client package is the API contract. See README.md beside this file.
+Run it with an interpreter that has ``authentik-client`` of the profile's release (2025.12.x, 2026.2.x, 2026.5.x
+or 2026.8.x) and ``cryptography`` installed: the client package is the API contract. See README.md beside this file.
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ import contract  # noqa: E402
 import resources  # noqa: E402
 import state  # noqa: E402
 
-PROFILES = ("2025.12", "2026.8")
+# One profile per release line whose behaviour the modules depend on (resources.py says what changed where).
+PROFILES = ("2025.12", "2026.2", "2026.5", "2026.8")
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 FAULT_KINDS = (None, "redirect")
@@ -42,9 +43,10 @@ APP_METADATA = re.compile(r"^/application/saml/(?P<slug>[^/]+)/metadata/$")
 class Sandbox:
     """The API behind the HTTP handler: routing, auth, state, request log, faults, control endpoints."""
 
-    def __init__(self, profile, token="sandbox-token", enterprise=True, check_responses=False, verbose=False,
+    def __init__(self, profile, token="sandbox-token", enterprise=False, check_responses=False, verbose=False,
                  drop_unknown_fields=False):
         self.profile = profile
+        self.line = tuple(int(part) for part in profile.split("."))
         self.version = contract.client_version()
         if ".".join(self.version.split(".")[:2]) != profile:
             raise SystemExit("authentik-client %s is installed, but profile %s needs authentik-client==%s.*"
@@ -461,7 +463,8 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--port-file", help="write the port here once listening")
     parser.add_argument("--token", default="sandbox-token")
-    parser.add_argument("--no-enterprise", action="store_true", help="start without an enterprise licence")
+    parser.add_argument("--enterprise", action="store_true",
+                        help="start with a valid enterprise licence (default: unlicensed, as most servers are)")
     parser.add_argument("--drop-unknown-fields", action="store_true",
                         help="drop unknown fields in writes silently, like the real server (default: refuse them)")
     parser.add_argument("--tls-cert")
@@ -473,7 +476,7 @@ def main(argv=None):
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
 
-    sandbox = Sandbox(args.profile, args.token, not args.no_enterprise, args.check_responses, args.verbose,
+    sandbox = Sandbox(args.profile, args.token, args.enterprise, args.check_responses, args.verbose,
                       args.drop_unknown_fields)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True

@@ -1,15 +1,16 @@
 """Tests of the authentik API sandbox (tests/sandbox/authentik/server.py): the traps it must reproduce.
 
-Each profile runs in a subprocess with the interpreter named by AUTHENTIK_SANDBOX_PYTHON_2025_12 or
-AUTHENTIK_SANDBOX_PYTHON_2026_8 (a virtualenv with that authentik-client release and cryptography); a
-profile whose variable is not set is skipped. The servers run with --check-responses, so every response
-of every test is also checked against the client's response model.
+Each profile runs in a subprocess with the interpreter named by AUTHENTIK_SANDBOX_PYTHON_<line> (2025_12, 2026_2,
+2026_5, 2026_8: a virtualenv with that authentik-client release and cryptography, which `make units` sets); a
+profile whose variable is not set fails. The servers run with --check-responses, so every response of every test
+is also checked against the client's response model.
 """
 from __future__ import annotations
 
 import http.client
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -23,7 +24,9 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SERVER = os.path.join(ROOT, "tests", "sandbox", "authentik", "server.py")
-PROFILES = {"2025.12": "AUTHENTIK_SANDBOX_PYTHON_2025_12", "2026.8": "AUTHENTIK_SANDBOX_PYTHON_2026_8"}
+# Each profile and the authentik-client release its virtualenv holds.
+VERSIONS = {"2025.12": "2025.12.4", "2026.2": "2026.2.7", "2026.5": "2026.5.8", "2026.8": "2026.8.5"}
+PROFILES = {profile: "AUTHENTIK_SANDBOX_PYTHON_" + profile.replace(".", "_") for profile in VERSIONS}
 TOKEN = "test-token"
 # Start-up deadlines and client timeouts: bounds against a hang, far above what a busy 2-core machine takes.
 START_DEADLINE = 120
@@ -61,6 +64,7 @@ class Sandbox:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def request(self, method, path, body=None, params=None, token=TOKEN, raw=False):
         """(status, headers, parsed JSON or text); path is relative to /api/v3 unless it starts with /_."""
@@ -109,10 +113,10 @@ class Sandbox:
 @pytest.fixture(scope="session")
 def servers():
     """Start every configured profile at once (they boot in parallel), stop them at the end."""
-    started = {}
-    for profile, variable in PROFILES.items():
-        if os.environ.get(variable):
-            started[profile] = Sandbox(profile, os.environ[variable])
+    missing = [variable for variable in PROFILES.values() if not os.environ.get(variable)]
+    if missing:
+        pytest.fail("%s not set: run the unit tests with `make units`" % ", ".join(missing), pytrace=False)
+    started = {profile: Sandbox(profile, os.environ[variable]) for profile, variable in PROFILES.items()}
     try:
         for sandbox in started.values():
             sandbox.wait()
@@ -124,24 +128,21 @@ def servers():
 
 @pytest.fixture(params=sorted(PROFILES))
 def sb(request, servers):
-    profile = request.param
-    if profile not in servers:
-        pytest.skip("%s is not set: no interpreter with authentik-client %s.x for this profile"
-                    % (PROFILES[profile], profile))
-    sandbox = servers[profile]
+    sandbox = servers[request.param]
     assert sandbox.request("POST", "/_sandbox/reset")[0] == 204
     return sandbox
 
 
-def v2026(sb):
-    return sb.profile == "2026.8"
+def since(sb, line):
+    """True when the sandbox's release line is `line` ("2026.5") or newer."""
+    return tuple(map(int, sb.profile.split("."))) >= tuple(map(int, line.split(".")))
 
 
 # --- basics --------------------------------------------------------------------------------------
 
 def test_version_and_me(sb):
     version = sb.ok("GET", "/admin/version/")
-    assert version["version_current"] == {"2025.12": "2025.12.4", "2026.8": "2026.8.5"}[sb.profile]
+    assert version["version_current"] == VERSIONS[sb.profile]
     me = sb.ok("GET", "/core/users/me/")["user"]
     assert (me["pk"], me["username"], me["is_superuser"]) == (1, "akadmin", True)
     users = sb.ok("GET", "/core/users/", username="jdoe")["results"]
@@ -194,7 +195,7 @@ def test_unknown_fields_and_filters_are_errors(sb):
         "name": "x", "saml_name": "User.Email", "expression": "return 1", "bogus": 1})
     assert status == 400
     assert body == {"bogus": ["sandbox: field not in the %s contract (the real server would silently ignore it)"
-                              % {"2025.12": "2025.12.4", "2026.8": "2026.8.5"}[sb.profile]]}
+                              % VERSIONS[sb.profile]]}
     assert sb.ok("GET", "/propertymappings/all/", name="x")["pagination"]["count"] == 0
     status, body = sb.call("GET", "/providers/saml/", params={"nmae": "x"})
     assert status == 400 and "unknown filter 'nmae'" in body["detail"]
@@ -293,12 +294,13 @@ def test_saml_provider_required_fields_and_acs_url(sb):
 
 
 def test_issuer_versus_issuer_override(sb):
-    if v2026(sb):
+    # Renamed in 2026.5, as that line's client has it (the reference's 2026.8 was a guess from a later client).
+    if since(sb, "2026.5"):
         provider = sb.saml_provider()
         assert provider["issuer_override"] == "" and "issuer" not in provider
         assert provider["url_issuer"] == "authentik" and provider["url_sso_post"] == "-"
         status, body = sb.call("PATCH", "/providers/saml/%s/" % provider["pk"], {"issuer": "https://idp"})
-        assert status == 400 and "2026.8.5 contract" in body["issuer"][0]
+        assert status == 400 and "%s contract" % VERSIONS[sb.profile] in body["issuer"][0]
         sb.ok("POST", "/core/applications/", {"name": "Salesforce", "slug": "salesforce", "provider": provider["pk"]})
         provider = sb.ok("GET", "/providers/saml/%s/" % provider["pk"])
         base = "http://127.0.0.1:%s/application/saml/salesforce/" % sb.port
@@ -309,7 +311,7 @@ def test_issuer_versus_issuer_override(sb):
         provider = sb.saml_provider()
         assert provider["issuer"] == "authentik" and "issuer_override" not in provider and "url_issuer" not in provider
         status, body = sb.call("PATCH", "/providers/saml/%s/" % provider["pk"], {"issuer_override": "x"})
-        assert status == 400 and "2025.12.4 contract" in body["issuer_override"][0]
+        assert status == 400 and "%s contract" % VERSIONS[sb.profile] in body["issuer_override"][0]
         assert sb.ok("PATCH", "/providers/saml/%s/" % provider["pk"], {"issuer": "https://idp"})["issuer"] == "https://idp"
 
 
@@ -330,6 +332,34 @@ def test_signing_keypair_rule(sb):
     sb.ok("PATCH", "/providers/saml/%s/" % provider["pk"], {"signing_kp": kp, "sign_response": True})
 
 
+def test_release_line_boundaries(sb):
+    """What changes between the profiles besides the issuer, the metadata answer and the SCIM fields."""
+    provider = sb.saml_provider()
+    assert ("sign_logout_response" in provider) == since(sb, "2026.5")
+    app = sb.ok("POST", "/core/applications/", {"name": "Salesforce", "slug": "salesforce"})
+    assert ("meta_hide" in app, "pbm_uuid" in app) == (since(sb, "2026.5"), since(sb, "2026.8"))
+    group = sb.ok("GET", "/core/groups/", name="authentik Admins")["results"][0]
+    binding = sb.ok("POST", "/policies/bindings/", {"target": app["pk"], "order": 0, "group": group["pk"]})
+    assert ("expires" in binding) == since(sb, "2026.8")
+    assert ("users" in sb.ok("GET", "/core/users/me/")) == since(sb, "2026.8")
+    # include_details=false hid the fingerprints until 2026.2, which stores them and dropped the parameter
+    status, body = sb.call("GET", "/crypto/certificatekeypairs/", params={"include_details": "false"})
+    if since(sb, "2026.2"):
+        assert status == 400 and "include_details" in body["detail"]
+    else:
+        assert status == 200 and body["results"][0]["fingerprint_sha256"] is None
+    # an Ed25519 key can be generated from 2026.2 on, and is refused for SAML signing there
+    status, body = sb.call("POST", "/crypto/certificatekeypairs/generate/",
+                           {"common_name": "ed", "validity_days": 30, "alg": "ed25519"})
+    if not since(sb, "2026.2"):
+        assert status == 400 and "alg" in body
+        return
+    assert status == 200 and body["key_type"] == "ed25519"
+    status, body = sb.call("PATCH", "/providers/saml/%s/" % provider["pk"],
+                           {"signing_kp": body["pk"], "sign_assertion": True})
+    assert (status, body) == (400, {"signing_kp": ["Only RSA, EC, and DSA key types are supported for SAML signing."]})
+
+
 def test_saml_urls_metadata_and_preview(sb):
     kp = sb.self_signed()
     email = sb.ok("GET", "/propertymappings/provider/saml/", managed="goauthentik.io/providers/saml/email")
@@ -341,7 +371,7 @@ def test_saml_urls_metadata_and_preview(sb):
     provider = sb.saml_provider(signing_kp=kp["pk"], sign_assertion=True, property_mappings=mappings,
                                 name_id_mapping=email["results"][0]["pk"])
     path = "/providers/saml/%s/metadata/" % provider["pk"]
-    if v2026(sb):
+    if since(sb, "2026.5"):
         assert sb.request("GET", path)[0] == 404
     else:
         assert sb.ok("GET", path) == {"metadata": ""}
@@ -375,21 +405,29 @@ def test_saml_urls_metadata_and_preview(sb):
 # --- SCIM, applications, bindings ------------------------------------------------------------------
 
 def test_scim_enterprise_gate_token_and_sync_count(sb):
-    scim = sb.ok("POST", "/providers/scim/", {
-        "name": "scim", "url": "not a url", "token": "secret", "compatibility_mode": "sfdc", "auth_mode": "oauth"})
+    body = {"name": "scim", "url": "not a url", "token": "secret", "compatibility_mode": "sfdc", "auth_mode": "oauth"}
+    # Unlicensed by default, as most real servers are.
+    assert sb.ok("GET", "/enterprise/license/summary/")["status"] == "unlicensed"
+    status, answer = sb.call("POST", "/providers/scim/", body)
+    assert (status, answer) == (400, {"auth_mode": ["Enterprise is required to use the OAuth mode."]})
+    assert sb.ok("POST", "/_sandbox/config", {"enterprise": True}, status=200)["enterprise"] is True
+    assert sb.ok("GET", "/enterprise/license/summary/")["status"] == "valid"
+    scim = sb.ok("POST", "/providers/scim/", body)
     assert scim["url"] == "not a url" and scim["compatibility_mode"] == "sfdc"
-    if v2026(sb):
+    if since(sb, "2026.2"):
         assert "token" not in scim and scim["group_filters"] == [] and "filter_group" not in scim
     else:
         assert scim["token"] == "secret" and scim["filter_group"] is None and "group_filters" not in scim
+    assert ("discovery_enabled" in scim) == since(sb, "2026.8")
+    assert ("auth_oauth_token_expires" in scim) == since(sb, "2026.5")
     sb.ok("PATCH", "/providers/scim/%s/" % scim["pk"], {"dry_run": True})
     assert sb.ok("GET", "/_sandbox/state")["sync_count"] == {str(scim["pk"]): 2}
-    assert sb.ok("GET", "/enterprise/license/summary/")["status"] == "valid"
     assert sb.ok("POST", "/_sandbox/config", {"enterprise": False}, status=200)["enterprise"] is False
-    assert sb.ok("GET", "/enterprise/license/summary/")["status"] == "unlicensed"
-    status, body = sb.call("PATCH", "/providers/scim/%s/" % scim["pk"], {"auth_mode": "oauth"})
-    assert (status, body) == (400, {"auth_mode": ["Enterprise is required to use the OAuth mode."]})
+    status, answer = sb.call("PATCH", "/providers/scim/%s/" % scim["pk"], {"auth_mode": "oauth"})
+    assert (status, answer) == (400, {"auth_mode": ["Enterprise is required to use the OAuth mode."]})
     assert sb.ok("GET", "/_sandbox/state")["sync_count"] == {str(scim["pk"]): 2}
+    assert sb.request("POST", "/_sandbox/reset")[0] == 204
+    assert sb.ok("GET", "/_sandbox/config")["enterprise"] is False
 
 
 def test_application_list_hides_restricted_apps_and_caches_pages(sb):
@@ -483,7 +521,7 @@ def test_oauth_source_rules(sb):
     assert "consumer_secret" not in source
     assert source["callback_url"] == "http://127.0.0.1:%s/source/oauth/callback/salesforce/" % sb.port
     status, response, body = sb.request("PATCH", "/sources/oauth/salesforce/", {"enabled": False}, raw=True)
-    if v2026(sb):
+    if since(sb, "2026.2"):  # fixed in 2026.2.2; the profile's client is 2026.2.7
         assert status == 400 and "authorization_url is required for provider OpenID Connect" in body
     else:
         assert (status, body) == (405, "") and response.getheader("Content-Type").startswith("text/html")
@@ -492,7 +530,7 @@ def test_oauth_source_rules(sb):
     urls = {k: OIDC[k] for k in ("provider_type", "authorization_url", "access_token_url", "profile_url")}
     assert sb.ok("PATCH", "/sources/oauth/salesforce/", dict(urls, enabled=False))["enabled"] is False
     status, body = sb.call("POST", "/sources/oauth/", dict(OIDC, slug="other", provider_type="azuread"))
-    if v2026(sb):
+    if since(sb, "2026.8"):
         assert (status, body) == (400, {"provider_type": ['"azuread" is not a valid choice.']})
     else:
         assert status == 201
@@ -614,8 +652,6 @@ def test_state_and_reset(sb):
 
 
 def test_refuses_a_client_of_another_version(servers):
-    if len(servers) < 2:
-        pytest.skip("needs the interpreters of both profiles")
     python = servers["2025.12"].python
     result = subprocess.run([python, SERVER, "--profile", "2026.8", "--port", "0"], capture_output=True, text=True,
                             timeout=60, check=False)
@@ -623,8 +659,6 @@ def test_refuses_a_client_of_another_version(servers):
 
 
 def test_tls_and_clean_shutdown(servers):
-    if not servers:
-        pytest.skip("no authentik sandbox interpreter configured")
     any_sandbox = next(iter(servers.values()))
     tmp = tempfile.mkdtemp(prefix="ak-sandbox-tls-")
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
