@@ -184,18 +184,19 @@ class Field:
 
     compare: "exact" (default; None and "" are equal for strings), "set" (order-insensitive list, the
     default for lists), or a function (current_api_value, desired_api_value) -> bool.
-    read: the API key holding the current value when it is not `api` (e.g. a fingerprint for a certificate).
+    read_key: the API key holding the current value when it is not `api` (e.g. a fingerprint for a certificate).
     renamed: {version tuple: api name} for fields the API renamed; the name in force on the server is used.
     values: {option value: API value} where the API spells a choice differently.
     secret: write-only, never compared, returned or shown; sent on create, and on update only with
     update_secrets=always. create_only: never updated; a difference is reported as a warning.
     check: a name in CHECKS ("slug", "api_name", "http_url", ...) or a function (value, option) raising
     EngineError; run on every given value (each element of a list) before any request.
+    format: a function (value) -> what the diff shows for a value, in option terms (e.g. a fingerprint for a PEM).
     """
 
     def __init__(self, option, api=None, type="str", elements=None, choices=None, default=None, required=False,
-                 ref=None, values=None, compare=None, read=None, renamed=None, secret=False, create_only=False,
-                 aliases=None, no_log=None, display=None, check=None):
+                 ref=None, values=None, compare=None, read_key=None, renamed=None, secret=False, create_only=False,
+                 aliases=None, no_log=None, format=None, check=None):
         self.option = option
         self.check = CHECKS[check] if isinstance(check, str) else check
         self.api = api or option
@@ -207,13 +208,13 @@ class Field:
         self.ref = ref
         self.values = values or {}
         self.compare = compare or ("set" if type == "list" else "exact")
-        self.read = read
+        self.read_key = read_key
         self.renamed = renamed or {}
         self.secret = secret
         self.create_only = create_only
         self.aliases = aliases
         self.no_log = no_log
-        self.display = display
+        self.format = format
 
     def validate(self, value):
         if self.check is None or value is None:
@@ -336,7 +337,7 @@ class Resource:
         return payload
 
     def read(self, obj, field):
-        return obj.get(field.read or field.api_name(self.version))
+        return obj.get(field.read_key or field.api_name(self.version))
 
     def result(self, obj):
         return {k: v for k, v in obj.items() if k not in self.hidden_api_keys and k not in self._secret_api_keys()}
@@ -515,8 +516,8 @@ class Resource:
         predicted = dict(current)
         predicted.update(payload)
         for field in self.fields:
-            if field.read and field.api_name(self.version) in payload:
-                predicted[field.read] = payload[field.api_name(self.version)]
+            if field.read_key and field.api_name(self.version) in payload:
+                predicted[field.read_key] = payload[field.api_name(self.version)]
         return predicted
 
     # -- output -------------------------------------------------------------------------------------------
@@ -525,7 +526,7 @@ class Resource:
         return {field.api_name(self.version) for field in self.fields if field.secret}
 
     def _shown_fields(self, obj):
-        return [f for f in self.fields if not f.secret and (f.read or f.api_name(self.version)) in obj]
+        return [f for f in self.fields if not f.secret and (f.read_key or f.api_name(self.version)) in obj]
 
     def display(self, obj, fields):
         """Managed fields of an API object as the user writes them (names rather than ids, option values)."""
@@ -539,8 +540,8 @@ class Resource:
                     value = sorted(str(self.name_of(field.ref, v)) for v in value)
                 elif value is not None:
                     value = self.name_of(field.ref, value)
-            if field.display is not None and value is not None:
-                value = field.display(value)
+            if field.format is not None and value is not None:
+                value = field.format(value)
             shown[field.option] = value
         return shown
 

@@ -132,14 +132,15 @@ class CertificateKeypair(AuthentikResource):
     result_key = "keypair"
     fields = (
         Field("name", required=True, check="identifier"),
-        Field("certificate", api="certificate_data", read="fingerprint_sha256", compare=crypto.same_certificate,
-              display=crypto.pem_fingerprint),
+        Field("certificate", api="certificate_data", read_key="fingerprint_sha256", compare=crypto.same_certificate,
+              format=crypto.pem_fingerprint),
         Field("private_key", api="key_data", secret=True),
-        Field("common_name", create_only=True, read="cert_subject", compare=same_common_name, check=check_identifier),
+        Field("common_name", create_only=True, read_key="cert_subject", compare=same_common_name,
+              check=check_identifier),
         Field("subject_alt_names", type="list", elements="str", create_only=True, compare=lambda cur, want: True,
               check=check_dns_name),
         Field("validity_days", type="int", create_only=True, compare=lambda cur, want: True),
-        Field("algorithm", choices=["rsa", "ecdsa", "ed25519", "ed448"], create_only=True, read="key_type",
+        Field("algorithm", choices=["rsa", "ecdsa", "ed25519", "ed448"], create_only=True, read_key="key_type",
               compare=same_algorithm),
     )
     mutually_exclusive = tuple(("certificate", option) for option in GENERATE_OPTIONS)

@@ -112,9 +112,9 @@ def sent_names(cls, version):
 
 def read_names(cls, version):
     """Every response key the module reads: its fields (not the write-only secrets) and what it compares."""
-    names = {f.read or f.api_name(version) for f in cls.fields
+    names = {f.read_key or f.api_name(version) for f in cls.fields
              if not f.secret and not (cls is certificate_keypair.CertificateKeypair and f.option in GENERATED
-                                      and not f.read)}
+                                      and not f.read_key)}
     return names | set(getattr(cls, "SETTINGS", ()))
 
 

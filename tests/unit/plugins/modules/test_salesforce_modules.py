@@ -196,7 +196,7 @@ def test_saml_option_values_both_ways():
         field = fields[option]
         assert field.to_api(value) == api
         shown = field.from_api(api)
-        assert (field.display(shown) if field.display else shown) == value
+        assert (field.format(shown) if field.format else shown) == value
 
 
 def test_saml_update_sends_the_whole_component_without_generated_fields():
@@ -441,7 +441,7 @@ def test_eca_scope_names_both_ways():
     field = next(field for field in eca_module.ExternalClientApp.fields if field.option == "scopes")
     assert field.to_api(["openid", "api", "refresh_token", "offline_access", "Chatter"]) == \
         ["OpenID", "Api", "RefreshToken", "RefreshToken", "Chatter"]
-    assert field.display(field.from_api("OpenID, Api, RefreshToken")) == ["api", "openid", "refresh_token"]
+    assert field.format(field.from_api("OpenID, Api, RefreshToken")) == ["api", "openid", "refresh_token"]
 
 
 # -- the transport's helpers --------------------------------------------------------------------------------------
