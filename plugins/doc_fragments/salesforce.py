@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Connection options of every Salesforce module (plugins/module_utils/_salesforce.py: salesforce_argument_spec).
+    # Connection options of every Salesforce module (module_utils/_salesforce_login.py: salesforce_argument_spec).
     DOCUMENTATION = r"""
 options:
   instance_url:

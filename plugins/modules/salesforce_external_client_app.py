@@ -162,7 +162,7 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field, check_http_url
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce import USER, SalesforceMetadataResource
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import USER, SalesforceMetadataResource
 
 # alias, Metadata API type, fullName suffix: created in this order (each needs the one before), deleted in reverse.
 COMPONENTS = (

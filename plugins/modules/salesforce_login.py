@@ -101,9 +101,11 @@ import traceback
 
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, SafeModule
 from ansible_collections.sso.authentik.plugins.module_utils._http import Scrubber
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
-    SalesforceClient, SalesforceError, check_dependencies, is_salesforce_id, salesforce_argument_spec,
-    salesforce_module_kwargs, to_18)
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_errors import SalesforceError
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login import (
+    check_dependencies, salesforce_argument_spec, salesforce_module_kwargs)
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import SalesforceClient
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_rest import is_salesforce_id, to_18
 
 LOGIN_OPTIONS = ("client_id", "client_secret", "username", "private_key", "private_key_file")
 

@@ -113,9 +113,11 @@ import traceback
 
 from ansible_collections.sso.authentik.plugins.module_utils._engine import (
     EngineError, SafeModule, check_api_name, check_identifier)
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
-    CERTIFICATE, PROFILE, USER, SalesforceClient, SalesforceError, check_dependencies, salesforce_argument_spec,
-    salesforce_module_kwargs)
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_errors import SalesforceError
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login import (
+    check_dependencies, salesforce_argument_spec, salesforce_module_kwargs)
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import (
+    CERTIFICATE, PROFILE, USER, SalesforceClient)
 
 LOOKUPS = (("profiles", PROFILE), ("users", USER), ("certificates", CERTIFICATE))
 CHECKS = {"profiles": check_identifier, "users": check_identifier, "certificates": check_api_name}

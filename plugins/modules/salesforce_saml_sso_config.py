@@ -204,9 +204,10 @@ import hashlib
 
 from ansible_collections.sso.authentik.plugins.module_utils import _crypto as crypto
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
-    APEX_CLASS, CERTIFICATE, USER, SalesforceMetadataResource, is_salesforce_id, normalize_instance_url, same_record,
-    to_15)
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login import normalize_instance_url
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import (
+    APEX_CLASS, CERTIFICATE, USER, SalesforceMetadataResource)
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_rest import is_salesforce_id, same_record, to_15
 
 # What readMetadata may return for the request signature method (the numeric form is what deploy scripts send).
 SIGNATURE_METHODS = {"1": "RSA-SHA256", "0": "RSA-SHA1"}

@@ -80,8 +80,9 @@ api_usage:
 import time
 
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce import (
-    METADATA_FIELDS, SalesforceError, SalesforceMetadataResource)
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_errors import SalesforceError
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import SalesforceMetadataResource
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_soap import METADATA_FIELDS
 
 SSO_FIELDS = tuple(METADATA_FIELDS["SingleSignOnSettings"])
 MERGES = 3  # writes of one run when other runs keep overwriting its change

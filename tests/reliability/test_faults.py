@@ -9,7 +9,7 @@ Whether a fault must be absorbed or must stop the run follows the clients' docum
   A POST is repeated as it is only after 429/503 (the server did not process it); after 502/504, a dropped
   connection or a timeout its outcome is unknown, so the module looks the object up before sending it again.
   A 500 is a server error that another try would not fix: never retried, the run stops with the message.
-- Salesforce (_salesforce.py): 429, 503 and REQUEST_LIMIT_EXCEEDED "ConcurrentRequests" are retried for every
+- Salesforce (_salesforce_session.py): 429, 503 and REQUEST_LIMIT_EXCEEDED "ConcurrentRequests" are retried for every
   call (nothing was processed); 500 UNKNOWN_EXCEPTION, 502, 504, timeouts and dropped connections are retried for
   idempotent calls (reads, update, upsert), and a create whose outcome is unknown is looked up before it is sent
   again; INVALID_SESSION_ID logs in again once and repeats the call; the daily limit ("TotalRequests") is never

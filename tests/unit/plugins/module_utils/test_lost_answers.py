@@ -10,8 +10,13 @@ import json
 
 import pytest
 import requests
-from ansible_collections.sso.authentik.plugins.module_utils import _salesforce as sf
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikClient, AuthentikError
+from ansible_collections.sso.authentik.plugins.module_utils._http import WriteOutcomeUnknown
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_errors import SalesforceError
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login import (
+    AccessTokenLogin, JwtBearerLogin, select_login)
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_metadata import MetadataClient
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_session import SalesforceSession
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -56,9 +61,9 @@ def operations(http):
 
 def metadata(*answers, login=None):
     http = FakeHTTP(*answers)
-    session = sf.SalesforceSession(login or sf.AccessTokenLogin(INSTANCE, TOKEN), api_version="63.0", http=http)
+    session = SalesforceSession(login or AccessTokenLogin(INSTANCE, TOKEN), api_version="63.0", http=http)
     session._sleep = lambda seconds: None
-    return sf.MetadataClient(session), http
+    return MetadataClient(session), http
 
 
 DROPPED = requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('no answer'))")
@@ -88,10 +93,10 @@ def test_lost_answer_of_an_idempotent_call_is_retried_not_looked_up():
 def test_a_refused_connection_is_not_an_unknown_outcome():
     reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
     refused = requests.exceptions.ConnectionError(MaxRetryError(None, "/x", reason=reason))
-    session = sf.SalesforceSession(sf.AccessTokenLogin(INSTANCE, TOKEN), http=FakeHTTP(*[refused] * 5), retries=0)
-    with pytest.raises(sf.SalesforceError) as info:
+    session = SalesforceSession(AccessTokenLogin(INSTANCE, TOKEN), http=FakeHTTP(*[refused] * 5), retries=0)
+    with pytest.raises(SalesforceError) as info:
         session.request("POST", "/services/data/v63.0/x", idempotent=False)
-    assert not isinstance(info.value, sf.WriteOutcomeUnknown)
+    assert not isinstance(info.value, WriteOutcomeUnknown)
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +109,10 @@ def rsa_pem():
 def test_access_token_with_a_login_option_falls_back_to_that_login(rsa_pem):
     params = {"instance_url": INSTANCE, "access_token": TOKEN, "client_id": "3MVG9key", "username": "a@b.c",
               "private_key": rsa_pem}
-    login = sf.select_login(params)
-    assert isinstance(login, sf.AccessTokenLogin) and isinstance(login.fallback, sf.JwtBearerLogin)
+    login = select_login(params)
+    assert isinstance(login, AccessTokenLogin) and isinstance(login.fallback, JwtBearerLogin)
     assert login.can_relogin
-    alone = sf.select_login({"instance_url": INSTANCE, "access_token": TOKEN, "client_id": "3MVG9key"})
+    alone = select_login({"instance_url": INSTANCE, "access_token": TOKEN, "client_id": "3MVG9key"})
     assert alone.fallback is None and not alone.can_relogin
 
 
@@ -115,9 +120,9 @@ def test_given_token_expiring_mid_run_is_replaced_by_a_login(rsa_pem):
     fresh = {"access_token": "00Df40000003eOA!AQ4AQFresh", "instance_url": INSTANCE,
              "id": "https://login.salesforce.com/id/00Df40000003eOAEAY/005000000000001AAA"}
     http = FakeHTTP(response(401, INVALID_SESSION), response(200, fresh), response(200, {"ok": True}))
-    login = sf.select_login({"instance_url": INSTANCE, "access_token": TOKEN, "client_id": "3MVG9key",
-                             "username": "a@b.c", "private_key": rsa_pem})
-    session = sf.SalesforceSession(login, http=http)
+    login = select_login({"instance_url": INSTANCE, "access_token": TOKEN, "client_id": "3MVG9key",
+                          "username": "a@b.c", "private_key": rsa_pem})
+    session = SalesforceSession(login, http=http)
     assert session.request("GET", "/services/data/v63.0/limits").json() == {"ok": True}
     assert [url.rsplit("/", 1)[-1] for _m, url, _k in http.calls] == ["limits", "token", "limits"]
     assert http.calls[0][2]["headers"]["Authorization"] == "Bearer " + TOKEN

@@ -8,7 +8,8 @@ import json
 
 import pytest
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, check_api_name
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce import USER, SalesforceClient, same_record
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import USER, SalesforceClient
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_rest import same_record
 from ansible_collections.sso.authentik.plugins.modules import salesforce_external_client_app as eca_module
 from ansible_collections.sso.authentik.plugins.modules import salesforce_saml_sso_config as saml_module
 from ansible_collections.sso.authentik.plugins.modules import salesforce_sso_settings as sso_module
@@ -637,7 +638,7 @@ def test_sso_settings_two_runs_at_once_against_the_sandbox(sandbox_server):
     """Both runs read before either writes (a barrier), then both write their whole block: neither change is lost."""
     import threading
 
-    from ansible_collections.sso.authentik.plugins.module_utils._salesforce import SalesforceSession
+    from ansible_collections.sso.authentik.plugins.module_utils._salesforce_session import SalesforceSession
 
     url = sandbox_server("salesforce", config={"client_id": "3MVG9race", "client_secret": "race-secret"})
     import requests

@@ -1,0 +1,192 @@
+# Copyright: sso.authentik contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the Salesforce modules build on: one org per module run, and Metadata API components as engine Resources.
+
+- ``SalesforceClient``: the session, ``rest`` and ``metadata`` of one run, name-to-id lookups cached for the run
+  (``lookup`` / ``resolve`` by a ``SoqlRef``: ``PROFILE``, ``USER``, ``CERTIFICATE``, ``APEX_CLASS``) and the org id.
+- ``SalesforceMetadataResource``: the engine's transport for a module that manages one Metadata component.
+
+A request from a module: ``SalesforceMetadataResource`` (find / create / update / delete) -> ``MetadataClient``
+(``_salesforce_metadata``, the XML of ``_salesforce_soap``) or ``RestClient`` (``_salesforce_rest``) ->
+``SalesforceSession`` (``_salesforce_session``: login of ``_salesforce_login``, retries) -> ``_http.Http``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.sso.authentik.plugins.module_utils._engine import Ref, Resource
+from ansible_collections.sso.authentik.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_errors import SalesforceError
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login import (
+    salesforce_argument_spec, salesforce_module_kwargs)
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_metadata import MetadataClient
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_rest import (
+    RestClient, is_salesforce_id, record_id, same_id, soql_quote, to_18)
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_session import SalesforceSession
+
+
+class SoqlRef(Ref):
+    """A record a person names (a profile name, a username, a certificate's API name), found by SOQL."""
+
+    def __init__(self, sobject, what, by, tooling=False):
+        super().__init__(sobject, what, by=by, id_field="Id")
+        self.tooling = tooling  # Certificate and ApexClass are queried through the Tooling API
+
+
+PROFILE = SoqlRef("Profile", "profile", "Name")
+USER = SoqlRef("User", "user", "Username")
+CERTIFICATE = SoqlRef("Certificate", "certificate", "DeveloperName", tooling=True)
+APEX_CLASS = SoqlRef("ApexClass", "Apex class", "Name", tooling=True)
+
+_ORG_IN_IDENTITY_URL = re.compile(r"/id/(00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)/")
+_ORG_IN_TOKEN = re.compile(r"^(00D[A-Za-z0-9]{12})!")
+
+
+class SalesforceClient:
+    """What a module needs of one org for one run: the session, REST, the Metadata API and cached name lookups."""
+
+    def __init__(self, session):
+        self.session = session
+        self.rest = RestClient(session)
+        self.metadata = MetadataClient(session)
+        self._ids = {}  # (sobject, name) -> 18-character id, or None when the org has no such record
+
+    @classmethod
+    def from_params(cls, params, scrubber=None):
+        return cls(SalesforceSession.from_params(params, scrubber=scrubber))
+
+    @property
+    def warnings(self):
+        return self.session.warnings
+
+    @property
+    def instance_url(self):
+        """The URL the token endpoint reported (the org's My Domain), else the one given."""
+        return (self.session.login_info.get("instance_url") or self.session.instance_url).rstrip("/")
+
+    def lookup(self, ref, names):
+        """{name: 18-character id or None} for every name, with one SOQL query for those not looked up yet.
+
+        SOQL compares text case-insensitively; when several records match a name that way, the one spelled exactly
+        like it wins, and two or more exact matches are an error rather than a guess.
+        """
+        wanted = [name for name in dict.fromkeys(names) if (ref.path, name) not in self._ids]
+        if wanted:
+            quoted = ", ".join(soql_quote(name) for name in wanted)
+            rows = self.rest.query(f"SELECT Id, {ref.by} FROM {ref.path} WHERE {ref.by} IN ({quoted})",
+                                   tooling=ref.tooling)
+            for name in wanted:
+                matches = [row for row in rows if str(row.get(ref.by) or "").lower() == name.lower()]
+                if len(matches) > 1:
+                    matches = [row for row in matches if row.get(ref.by) == name]
+                if len(matches) > 1:
+                    raise SalesforceError(f"{len(matches)} {ref.what} records are named {name!r}; use a unique name")
+                self._ids[(ref.path, name)] = record_id(matches[0], ref.what) if matches else None
+        return {name: self._ids[(ref.path, name)] for name in names}
+
+    def resolve(self, ref, value):
+        return self.lookup(ref, [value])[value]
+
+    def name_of(self, ref, ident):
+        """The name a person used for an id looked up in this run (for diffs), else the id itself."""
+        for (path, name), known in self._ids.items():
+            if path == ref.path and known and is_salesforce_id(str(ident)) and same_id(known, ident):
+                return name
+        return ident
+
+    def name_by_id(self, ref, ident):
+        """The name of the record with this id (one SOQL query), or None."""
+        rows = self.rest.query(f"SELECT Id, {ref.by} FROM {ref.path} WHERE Id = {soql_quote(to_18(ident))}",
+                               tooling=ref.tooling)
+        name = rows[0].get(ref.by) if rows else None
+        if not isinstance(name, str):
+            return None
+        self._ids[(ref.path, name)] = record_id(rows[0], ref.what)
+        return name
+
+    def org_id(self):
+        """The org's 18-character id: from the login (identity URL, or the token's prefix) when possible, so that
+        no API call is spent on it; else from the Organization object."""
+        token = self.session.access_token
+        for pattern, text in ((_ORG_IN_IDENTITY_URL, self.session.login_info.get("id") or ""), (_ORG_IN_TOKEN, token)):
+            match = pattern.search(text)
+            if match and is_salesforce_id(match.group(1)):
+                return to_18(match.group(1))
+        rows = self.rest.query("SELECT Id FROM Organization")
+        if not rows:
+            raise SalesforceError("SELECT Id FROM Organization returned no row")
+        return record_id(rows[0], "Organization")
+
+
+class SalesforceMetadataResource(Resource):
+    """A Resource stored as one Metadata API component (read / create / update / delete by its fullName).
+
+    The engine compares a *view* of the component: ``from_metadata(record)`` turns what readMetadata returns into
+    it (values Salesforce spells several ways normalised, derived keys added) and ``to_metadata(values)`` turns
+    engine payloads back into component fields. An update sends the whole component (the Metadata API replaces a
+    component with what it is sent), minus the fields that Salesforce generates.
+    """
+
+    metadata_type = None
+    key = "name"
+    generated = ()  # component fields Salesforce computes: never sent back
+    mutually_exclusive = tuple(tuple(pair) for pair in salesforce_module_kwargs()["mutually_exclusive"])
+    import_errors = (("requests", REQUESTS_IMPORT_ERROR),)
+    trims_text = True  # Salesforce strips leading and trailing whitespace of text on save
+
+    def __init__(self):
+        super().__init__()
+        self.record = None  # the component as last read (None when absent)
+
+    # -- transport --------------------------------------------------------------------------------------------
+
+    def connection_spec(self):
+        return salesforce_argument_spec()
+
+    def connect(self):
+        return SalesforceClient.from_params(self.params, scrubber=self.module.scrubber)
+
+    def full_name(self):
+        return self.params[self.key]
+
+    def find(self):
+        self.record = self.client.metadata.read(self.metadata_type, self.full_name())
+        return None if self.record is None else self.from_metadata(self.record)
+
+    def create(self, payload):
+        component = self.to_metadata(dict(payload))
+        component["fullName"] = self.full_name()
+        self.client.metadata.create(self.metadata_type, component)
+        return component
+
+    def update(self, current, payload):
+        component = {key: value for key, value in self.record.items() if key not in self.generated}
+        component.update(self.to_metadata(dict(payload)))
+        self.client.metadata.update(self.metadata_type, component)
+
+    def delete(self, current):
+        self.client.metadata.delete(self.metadata_type, self.full_name())
+
+    def reread(self, obj):
+        found = self.find()
+        if found is None:
+            raise SalesforceError(f"Salesforce accepted the {self.metadata_type} {self.full_name()!r} but "
+                                  "readMetadata does not return it")
+        return found
+
+    def is_conflict(self, error):
+        return getattr(error, "code", None) == "DUPLICATE_VALUE"
+
+    # -- hooks ------------------------------------------------------------------------------------------------
+
+    def from_metadata(self, record):
+        return dict(record)
+
+    def to_metadata(self, values):
+        return values
+
+    def reconcile(self):
+        result = super().reconcile()
+        result["api_usage"] = self.client.session.usage()  # calls spent, and the org's api-usage when reported
+        return result
