@@ -11,7 +11,8 @@ short_description: Read an authentik certificate and its fingerprints
 version_added: 0.1.0
 description:
   - Returns the PEM certificate of an authentik key pair with its SHA-256 and SHA-1 fingerprints, subject,
-    issuer and validity, for example to give Salesforce the certificate that signs authentik's SAML assertions.
+    issuer and validity (RV(certificate)), for example to give Salesforce the certificate that signs authentik's
+    SAML assertions.
   - The module changes nothing, neither in authentik nor on the host it runs on. To keep the certificate in a file,
     give RV(certificate.pem) to M(ansible.builtin.copy) (see the examples).
   - The private key is never read, so it is never returned; an answer of the server that carries a private key

@@ -21,7 +21,8 @@ description:
 options:
   slug:
     description:
-      - Slug of the source; identifies it and forms its callback URL C(<url>/source/oauth/callback/<slug>/).
+      - Slug of the source; identifies it and forms its callback URL C(<url>/source/oauth/callback/<slug>/)
+        (returned as RV(callback_url)).
       - Letters, digits, C(-) and C(_) only, checked before any request.
     type: str
     required: true

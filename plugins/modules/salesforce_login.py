@@ -25,7 +25,7 @@ extends_documentation_fragment:
 notes:
   - Two requests - the token request and, without O(api_version), the version discovery (which does not count
     against the org's API limit).
-  - The access token is a secret. Use C(no_log=true) on the task if you print its result. It is the one secret a
+  - RV(access_token) is a secret. Use C(no_log=true) on the task if you print its result. It is the one secret a
     result of this collection carries on purpose; it is masked in this module's messages and warnings, and in
     every message of the other modules that use it.
 author:

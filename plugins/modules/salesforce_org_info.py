@@ -10,8 +10,9 @@ module: salesforce_org_info
 short_description: Read a Salesforce org's id, My Domain URL and API version, and look names up to ids
 version_added: 0.1.0
 description:
-  - Returns the org's id (15 and 18 characters), its My Domain URL and the API version, and resolves the profile
-    names, usernames and certificate API names given to their ids (for example the profile id that authentik's
+  - Returns the org's id (RV(org_id_15) and RV(org_id)), its My Domain URL RV(my_domain_url) and the API version
+    RV(api_version), and resolves the profile names, usernames and certificate API names given to their ids
+    in RV(profiles), RV(users) and RV(certificates) (for example the profile id that authentik's
     C(User.ProfileId) mapping and SCIM entitlements need).
   - Fails, naming every one of them, when a name cannot be found.
 options:

@@ -13,7 +13,8 @@ description:
   - Create, update or delete a SAML Single Sign-On setting (Metadata API type C(SamlSsoConfig)) of a Salesforce org,
     for example the one that makes authentik the org's identity provider, with Just-in-Time user provisioning.
   - The configuration is found by its API name O(name). Only the options given are compared and changed; fields that
-    Salesforce generates (the Salesforce login URL, the OAuth token endpoint) never cause a change.
+    Salesforce generates (the Salesforce login URL RV(salesforce_login_url), the OAuth token endpoint) never cause a
+    change.
   - The identity provider certificate is given as PEM, sent as Salesforce stores it (the base64 DER body) and
     compared by its content, so a differently wrapped copy is no change.
   - The Metadata API replaces a configuration with what it is sent, so an update sends the whole configuration as

@@ -10,9 +10,10 @@ module: saml_provider_info
 short_description: Read what a service provider needs from an authentik SAML provider
 version_added: 0.1.0
 description:
-  - Returns the SSO URLs, the issuer (entity ID) as the server computes it, the metadata XML, and the signing
-    certificate with its SHA-256 fingerprint of an authentik SAML provider; everything Salesforce's SAML SSO
-    configuration asks for.
+  - Returns the SSO URLs (RV(sso_url_post), ...), the issuer (entity ID) as the server computes it (RV(issuer)),
+    the metadata XML (RV(metadata)), and the signing certificate with its SHA-256 fingerprint
+    (RV(signing_certificate), RV(signing_certificate_fingerprint)) of an authentik SAML provider; everything
+    Salesforce's SAML SSO configuration asks for.
   - The provider must be used by an application, since its URLs and metadata come from the application.
   - With O(preview_user), also the NameID and attributes the provider would send for that user (RV(preview)), so
     that a play can check Just-in-Time provisioning attributes before anyone logs in.
