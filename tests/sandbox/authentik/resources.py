@@ -22,14 +22,13 @@ import state as st_mod
 GROUP_FILTERS = (2026, 2)          # SCIM filter_group (one uuid) replaced by group_filters (a list)
 SCIM_TOKEN_WRITE_ONLY = (2026, 2)  # the SCIM token is no longer returned
 CERT_DETAILS_STORED = (2026, 2)    # fingerprints stored: include_details removed
-SAML_SIGNING_KEY_TYPES = (2026, 2) # a SAML signing key must be RSA, EC or DSA
+SAML_SIGNING_KEY_TYPES = (2026, 2)  # a SAML signing key must be RSA, EC or DSA
 OAUTH_PATCH_FIX = (2026, 2)        # 2026.2.2: a PATCH without provider_type no longer crashes
 ISSUER_OVERRIDE = (2026, 5)        # issuer renamed issuer_override; url_issuer, url_unified*, sign_logout_response
 METADATA_NEEDS_APP = (2026, 5)     # SAML metadata of a provider without an application: 404 (was 200, empty)
 SCIM_OAUTH_STATUS = (2026, 5)      # read-only auth_oauth_token_* and auth_oauth_url_* on SCIM providers
 META_HIDE = (2026, 5)              # applications: meta_hide
-LINE_2026_8 = (2026, 8)            # pbm_uuid on applications, expires on bindings, SCIM discovery_enabled,
-                                   # users/is_current in /core/users/me/
+LINE_2026_8 = (2026, 8)            # pbm_uuid, binding expires, SCIM discovery_enabled, users in /core/users/me/
 
 
 class ApiError(Exception):
