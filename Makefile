@@ -41,7 +41,8 @@ SHELL       := bash
 .NOTPARALLEL:
 
 .PHONY: help venv pip-bootstrap collection sandbox-start sandbox-stop sandbox-status \
-	units sanity lint bad-inputs integration reliability molecule awx test bench demo clean distclean
+	units sanity lint bad-inputs integration reliability molecule awx test bench demo clean distclean \
+	build docs changelog publish
 
 help:
 	@echo "make venv            virtualenvs: $(VENV) (tools), $(SANDBOX_VENVS)/authentik-* (sandboxes)"
@@ -56,7 +57,12 @@ help:
 	@echo "make molecule        the role's Molecule scenario (extensions/molecule) against the sandboxes"
 	@echo "make awx             docs/awx.md: ansible-builder create; the job template recipe against the sandboxes"
 	@echo "make bad-inputs      the bad-input matrix (tests/bad_inputs, docs/bad-inputs.md) against TLS sandboxes"
-	@echo "make test            units + sanity + lint + bad-inputs + integration + reliability + molecule + awx"
+	@echo "make test            units + sanity + lint + bad-inputs + integration + reliability + molecule + awx + publish"
+	@echo "make build           the Galaxy artifact in $(DIST) (galaxy.yml's manifest: only what ships)"
+	@echo "make docs            the documentation site in $(DOCS_BUILD)/html (docs-check: open it in headless Chromium)"
+	@echo "make changelog       CHANGELOG.rst and changelogs/changelog.yaml from the fragments"
+	@echo "make publish         artifact + Galaxy's importer + changelog + newest ansible-core (units, sanity, the guide"
+	@echo "                     from the installed artifact, also with the oldest) + docs site in Chromium"
 	@echo "make bench           measure the role, a ping floor, the uri way and N applications: docs/benchmarks.md"
 	@echo "make demo            run $(DEMO_PLAYBOOK) twice against the sandboxes; the second run must change nothing"
 	@echo "make clean           remove the build copy, sandbox state, caches (distclean: also the virtualenvs)"
@@ -172,7 +178,7 @@ integration: $(VENV_STAMP) $(SANDBOX_STAMPS) pip-bootstrap collection
 	$(ANSIBLE_ENV) $(VENV_BIN)/python tests/utils/integration_shards.py $(COLLECTION) $(INTEGRATION_SHARDS) $(TEST_PYTHON)
 	echo "<== integration: ok in $${SECONDS}s"
 
-test: units sanity lint bad-inputs integration reliability molecule awx
+test: units sanity lint bad-inputs integration reliability molecule awx publish
 	@echo "==> test: all stages passed"
 
 # tests/reliability: the whole role under injected faults, interrupted at every write in turn, two runs at once, and
@@ -271,3 +277,104 @@ clean: sandbox-stop
 
 distclean: clean
 	rm -rf $(VENV) $(SANDBOX_VENVS)
+
+# --- publish: the Galaxy artifact, Galaxy's importer, the newest ansible-core, the docs site -------------------
+# The supported range is meta/runtime.yml's requires_ansible. Its oldest line runs the full suite above (.venv);
+# exactly its floor and the newest line each run the guide from the installed artifact; the newest line also runs
+# the unit tests and ansible-test sanity, in $(NEWEST_VENV), which holds the publishing tools as well.
+VERSION        := $(shell sed -n 's/^version: *//p' galaxy.yml)
+DIST           := $(BUILD)/dist
+ARTIFACT       := $(DIST)/sso-authentik-$(VERSION).tar.gz
+PUBLISH_BUILD  := $(BUILD)/publish
+DOCS_BUILD     := $(BUILD)/docs
+CORE_OLDEST    := ansible-core==2.19.0
+CORE_NEWEST    := ansible-core>=2.21,<2.22
+# ansible-core 2.21 needs Python 3.12 or newer: pyenv's, or one on the PATH.
+PYTHON_NEWEST  ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python) \
+	$(shell command -v python3.12 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python))
+NEWEST_VENV    := $(SANDBOX_VENVS)/core-2.21
+NEWEST_BIN     := $(CURDIR)/$(NEWEST_VENV)/bin
+NEWEST_STAMP   := $(NEWEST_VENV)/.installed
+NEWEST_PY_VERSION := $(if $(PYTHON_NEWEST),$(shell $(PYTHON_NEWEST) -c 'import sys; print("%d.%d" % sys.version_info[:2])'))
+PUBLISH_ENV    := PUBLISH_SOURCE="$(CURDIR)" PUBLISH_ARTIFACT="$(CURDIR)/$(ARTIFACT)" \
+	PUBLISH_WORK="$(CURDIR)/$(PUBLISH_BUILD)/work" PUBLISH_CORE_OLDEST="$(CORE_OLDEST)" \
+	PUBLISH_CORE_NEWEST="$(CORE_NEWEST)" PUBLISH_PYTHON_OLDEST="$(shell $(PYTHON) -c 'import sys; print(sys.executable)')" \
+	PUBLISH_PYTHON_NEWEST="$(PYTHON_NEWEST)" PUBLISH_PIP_PYTHON="$(VENV_BIN)/python" \
+	PUBLISH_LAUNCH_PYTHON="$(VENV_BIN)/python" PUBLISH_DOCS_HTML="$(CURDIR)/$(DOCS_BUILD)/html" \
+	PUBLISH_SCREENSHOTS="$(CURDIR)/$(DOCS_BUILD)/screenshots" $(SANDBOX_PYTHONS)
+PUBLISH_PYTEST := $(NEWEST_BIN)/python -m pytest -q -p no:cacheprovider -s
+# On the newest line: the unit tests of the collection's code (tests/unit/sandbox tests the sandbox servers, which run
+# under their own interpreters, never under the collection's ansible-core: `make units` runs them), and sanity of what
+# ships (the oldest line's `make sanity` covers tests/ as well).
+NEWEST_SANITY_TARGETS := plugins/ roles/ playbooks/ meta/ changelogs/ docs/ README.md galaxy.yml requirements.txt
+
+.PHONY: docs-html docs-check chromium
+
+$(NEWEST_STAMP): tests/publish/requirements.txt requirements.txt
+	@echo "==> venv: $(NEWEST_VENV) (ansible-core 2.21, publishing tools)"
+	[ -n "$(PYTHON_NEWEST)" ] || { echo "venv: no Python 3.12 (pyenv install 3.12, or PYTHON_NEWEST=...)"; exit 1; }
+	[ -x $(NEWEST_VENV)/bin/python ] || $(PYTHON_NEWEST) -m venv --without-pip $(NEWEST_VENV)
+	$(VENV)/bin/python -m pip --python $(NEWEST_VENV)/bin/python install --quiet \
+		-r tests/publish/requirements.txt -r requirements.txt
+	touch $@
+
+# Chromium and its driver, from Debian, for the docs site's browser check.
+chromium:
+	@command -v chromium > /dev/null && command -v chromedriver > /dev/null && exit 0
+	echo "==> chromium: apt-get install chromium chromium-driver"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver > /dev/null
+
+# The Galaxy artifact, from galaxy.yml's manifest directives: only what ships, whatever else lies in the work tree.
+# It is built from a copy (tracked files and untracked ones git does not ignore) in which the release notes are
+# generated from the fragments, so that the artifact's CHANGELOG.rst is never behind them.
+build: $(NEWEST_STAMP)
+	@echo "==> build: $(ARTIFACT)"
+	rm -rf $(DIST) $(BUILD)/stage
+	$(NEWEST_BIN)/python tests/publish/changelog.py --stage $(BUILD)/stage > /dev/null
+	(cd $(BUILD)/stage/ansible_collections/sso/authentik && \
+		$(NEWEST_BIN)/ansible-galaxy collection build --output-path $(CURDIR)/$(DIST) > /dev/null)
+	echo "<== build: $$(tar tzf $(ARTIFACT) | grep -vc '/$$') files, $$(stat -c %s $(ARTIFACT)) bytes"
+
+# Publish: `ansible-galaxy collection publish $(ARTIFACT) --api-key ...` (see README).
+
+# The documentation site, from the built artifact installed in a collections path of its own.
+docs: build
+	@$(MAKE) --no-print-directory docs-html
+docs-html: $(NEWEST_STAMP)
+	@echo "==> docs: $(DOCS_BUILD)/html"
+	rm -rf $(DOCS_BUILD)/collections
+	$(NEWEST_BIN)/ansible-galaxy collection install --force $(ARTIFACT) -p $(DOCS_BUILD)/collections > /dev/null 2>&1
+	$(NEWEST_BIN)/python docs/site/build.py --collections $(DOCS_BUILD)/collections --dest $(DOCS_BUILD)
+	echo "<== docs: open $(DOCS_BUILD)/html/index.html"
+docs-check: $(NEWEST_STAMP) chromium
+	@echo "==> docs-check: the site in headless Chromium"
+	cd tests/publish && $(PUBLISH_ENV) $(PUBLISH_PYTEST) test_docs_site.py
+
+# Release notes of $(VERSION) from the fragments: changelogs/changelog.yaml and CHANGELOG.rst.
+changelog: $(NEWEST_STAMP)
+	@$(NEWEST_BIN)/antsibull-changelog lint
+	$(NEWEST_BIN)/python tests/publish/changelog.py --write
+
+# The pieces run side by side (tests/publish/parallel.py), each in its own directory and sandboxes; each one's time
+# is reported. Before them: the fragments' lint, the artifact, the build copies of the newest line.
+publish: $(VENV_STAMP) $(SANDBOX_STAMPS) $(LINE_STAMPS) $(NEWEST_STAMP) pip-bootstrap
+	@echo "==> publish: artifact, importer, changelog, newest ansible-core, artifact install and run, docs site"
+	SECONDS=0
+	rm -rf $(PUBLISH_BUILD)
+	$(NEWEST_BIN)/antsibull-changelog lint
+	$(MAKE) --no-print-directory build
+	$(NEWEST_BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	$(NEWEST_BIN)/python tests/utils/install_pip_bootstrap.py
+	for copy in units sanity; do $(MAKE) --no-print-directory collection BUILD=$(PUBLISH_BUILD)/$$copy > /dev/null; done
+	$(VENV_BIN)/python tests/publish/parallel.py --logs $(PUBLISH_BUILD)/logs \
+		'install=cd tests/publish && $(PUBLISH_ENV) $(PUBLISH_PYTEST) test_install.py' \
+		'artifact=cd tests/publish && $(PUBLISH_ENV) $(PUBLISH_PYTEST) test_artifact.py test_importer.py' \
+		'docs=$(MAKE) --no-print-directory chromium docs-html docs-check' \
+		'units-newest=cd $(PUBLISH_BUILD)/units/ansible_collections/sso/authentik && \
+			PYTHONPATH=$(CURDIR)/$(PUBLISH_BUILD)/units:$(CURDIR)/tests/publish/newest $(filter-out PYTHONPATH=%,$(UNIT_ENV)) \
+			$(NEWEST_BIN)/python -m pytest tests/unit --ignore=tests/unit/sandbox -q -p no:cacheprovider -p known_issues' \
+		'sanity-newest=cd $(PUBLISH_BUILD)/sanity/ansible_collections/sso/authentik && PATH=$(NEWEST_BIN):$$PATH \
+			ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(PUBLISH_BUILD)/sanity ansible-test sanity --local \
+			--python $(NEWEST_PY_VERSION) --color no $(NEWEST_SANITY_TARGETS)'
+	echo "<== publish: ok in $${SECONDS}s"
