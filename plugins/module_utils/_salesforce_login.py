@@ -65,8 +65,8 @@ def check_dependencies(module):
     """Fail the module when a library that the chosen options need is missing."""
     if REQUESTS_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    if crypto.CRYPTOGRAPHY_IMPORT_ERROR is not None and (module.params.get("private_key")
-                                                         or module.params.get("private_key_file")):
+    signs_a_jwt = module.params.get("private_key") or module.params.get("private_key_file")
+    if signs_a_jwt and crypto.CRYPTOGRAPHY_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
 
 
