@@ -17,6 +17,8 @@ pygments_style = 'ansible'
 highlight_language = 'YAML+Jinja'
 
 html_theme = 'sphinx_rtd_theme'
+html_static_path = ['_static']
+html_css_files = ['site.css']
 html_show_sphinx = False
 html_copy_source = False
 html_use_index = False
