@@ -148,6 +148,7 @@ class AuthentikClient:
             {"Authorization": "Bearer %s" % token, "Accept": "application/json", "User-Agent": USER_AGENT}
         )
         self._version = None
+        self.version_text = None  # as the server reported it, once `version` was read
         self._ref_cache = {}
         self.requests_sent = []
 
@@ -312,6 +313,7 @@ class AuthentikClient:
         """The server's version as a tuple, read once per run from /admin/version/."""
         if self._version is None:
             data = self.get_object("/admin/version/")
+            self.version_text = data.get("version_current")
             self._version = parse_version(data.get("version_current") or "")
             if not self._version:
                 raise AuthentikError("GET /api/v3/admin/version/ did not report a version (version_current is %r)"

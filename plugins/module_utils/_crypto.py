@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import re
 import traceback
 
@@ -130,15 +131,31 @@ def normalise_fingerprint(value):
     return "".join(ch for ch in str(value or "").lower() if ch in "0123456789abcdef")
 
 
-def pem_fingerprint(pem):
-    """The SHA-256 fingerprint of a PEM text, or the value itself when it is already a fingerprint."""
-    if isinstance(pem, str) and "-----BEGIN CERTIFICATE-----" in pem:
-        return fingerprint(load_certificate(pem))
-    return pem
+def certificate_der(value):
+    """The DER bytes of a certificate given as PEM, or as Salesforce stores it (the base64 body, maybe wrapped);
+    None for anything else (a fingerprint, an empty value)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if "-----BEGIN" in value:
+        return load_certificate(value).public_bytes(serialization.Encoding.DER)
+    try:
+        der = base64.b64decode("".join(value.split()), validate=True)
+        _x509().load_der_x509_certificate(der)  # only a certificate counts (64 hex digits are base64 too)
+    except ValueError:
+        return None
+    return der
+
+
+def pem_fingerprint(value):
+    """The SHA-256 fingerprint of a certificate given as PEM or as its base64 body (colon-separated lowercase hex),
+    or the value itself when it is not a certificate (a fingerprint already)."""
+    der = certificate_der(value)
+    return ":".join("%02x" % b for b in hashlib.sha256(der).digest()) if der else value
 
 
 def same_certificate(current, desired):
-    """Compare a fingerprint (or PEM) the server reports with the PEM the user gave."""
+    """The one certificate comparison of the collection: a fingerprint, a PEM text or a Salesforce base64 body on
+    either side; two empty values are the same (no certificate)."""
     return normalise_fingerprint(pem_fingerprint(current)) == normalise_fingerprint(pem_fingerprint(desired))
 
 

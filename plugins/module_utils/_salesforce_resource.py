@@ -29,13 +29,17 @@ from ansible_collections.sso.authentik.plugins.module_utils._salesforce_session 
 class SoqlRef(Ref):
     """A record a person names (a profile name, a username, a certificate's API name), found by SOQL."""
 
-    def __init__(self, sobject, what, by, tooling=False):
+    def __init__(self, sobject, what, by, tooling=False, key_prefix=None):
         super().__init__(sobject, what, by=by, id_field="Id")
         self.tooling = tooling  # Certificate and ApexClass are queried through the Tooling API
+        self.key_prefix = key_prefix  # the first three characters of the object's ids: a value so spelled is an id
+
+    def is_id(self, value):
+        return bool(self.key_prefix) and is_salesforce_id(value) and value.startswith(self.key_prefix)
 
 
-PROFILE = SoqlRef("Profile", "profile", "Name")
-USER = SoqlRef("User", "user", "Username")
+PROFILE = SoqlRef("Profile", "profile", "Name", key_prefix="00e")
+USER = SoqlRef("User", "user", "Username", key_prefix="005")
 CERTIFICATE = SoqlRef("Certificate", "certificate", "DeveloperName", tooling=True)
 APEX_CLASS = SoqlRef("ApexClass", "Apex class", "Name", tooling=True)
 
@@ -87,6 +91,18 @@ class SalesforceClient:
 
     def resolve(self, ref, value):
         return self.lookup(ref, [value])[value]
+
+    def lookup_names_or_ids(self, ref, values):
+        """{value: 18-character id or None}, where a value is a name or (spelled as the object's ids are) an id
+        that must exist: one SOQL query for the names and one for the ids."""
+        ids = [value for value in dict.fromkeys(values) if ref.is_id(value)]
+        found = self.lookup(ref, [value for value in values if value not in ids])
+        if ids:
+            quoted = ", ".join(soql_quote(to_18(value)) for value in ids)
+            rows = self.rest.query(f"SELECT Id FROM {ref.path} WHERE Id IN ({quoted})", tooling=ref.tooling)
+            known = [record_id(row, ref.what) for row in rows]
+            found.update({value: next((k for k in known if same_id(k, value)), None) for value in ids})
+        return found
 
     def name_of(self, ref, ident):
         """The name a person used for an id looked up in this run (for diffs), else the id itself."""

@@ -17,14 +17,14 @@ description:
   - Fails, naming every one of them, when a name cannot be found.
 options:
   profiles:
-    description: Profile names to resolve, for example V(Standard User). Profile names may be translated in orgs
-      whose language is not English. Names with surrounding whitespace or control characters are refused before
-      any request.
+    description: Profiles to resolve, by name (for example V(Standard User)) or by id (V(00e...), which must exist
+      in the org). Profile names may be translated in orgs whose language is not English. Names with surrounding
+      whitespace or control characters are refused before any request.
     type: list
     elements: str
     default: []
   users:
-    description: Usernames to resolve.
+    description: Usernames (or user ids, V(005...), which must exist) to resolve.
     type: list
     elements: str
     default: []
@@ -43,9 +43,9 @@ extends_documentation_fragment:
   - sso.authentik.attributes.info
   - sso.authentik.attributes.salesforce
 notes:
-  - Calls - the login (none with O(access_token)), the version discovery (none with O(api_version)), and one SOQL
-    query per kind of name given (more only when the answer comes in several pages). The org id comes from the
-    login, or from one more query when the token endpoint did not report it.
+  - Calls - the login (none with O(access_token)), the version discovery (none with O(api_version)), one SOQL
+    query per kind of name given and one per kind of id given (more only when an answer comes in several pages).
+    The org id comes from the login, or from one more query when the token endpoint did not report it.
 author:
   - sso.authentik contributors (@sso-authentik)
 """
@@ -83,12 +83,12 @@ api_version:
   type: str
   sample: "65.0"
 profiles:
-  description: Each profile name given, with its 18-character id.
+  description: Each profile given (name or id, as given), with its 18-character id.
   returned: success
   type: dict
   sample: {Standard User: 00e5g000001AbCdEAA}
 users:
-  description: Each username given, with its 18-character id.
+  description: Each user given (username or id, as given), with its 18-character id.
   returned: success
   type: dict
   sample: {admin@acme.com: 0055g00000A1b2CAAR}
@@ -145,8 +145,9 @@ def main():
         missing = []
         for option, ref in LOOKUPS:
             names = [name for name in module.params[option] if name]
-            found = client.lookup(ref, names) if names else {}
-            missing.extend("%s %r" % (ref.what, name) for name in names if found[name] is None)
+            found = client.lookup_names_or_ids(ref, names) if names else {}
+            missing.extend("%s %s%r" % (ref.what, "id " if ref.is_id(name) else "", name)
+                           for name in names if found[name] is None)
             result[option] = {name: ident for name, ident in found.items() if ident}
         if missing:
             raise SalesforceError("Not found in the org: %s" % ", ".join(missing))

@@ -199,10 +199,6 @@ api_usage:
   sample: {calls: 3, retries: 0, logins: 1, api_usage: {used: 1042, limit: 15000}}
 """
 
-import base64
-import binascii
-import hashlib
-
 from ansible_collections.sso.authentik.plugins.module_utils import _crypto as crypto
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login import normalize_instance_url
@@ -214,28 +210,6 @@ from ansible_collections.sso.authentik.plugins.module_utils._salesforce_rest imp
 SIGNATURE_METHODS = {"1": "RSA-SHA256", "0": "RSA-SHA1"}
 
 
-def der_of(value):
-    """DER bytes of a certificate given as PEM or as Salesforce stores it (base64 body, maybe wrapped)."""
-    if not value:
-        return None
-    if "-----BEGIN" in value:
-        value = crypto.pem_body(value)
-    try:
-        return base64.b64decode("".join(value.split()), validate=True)
-    except (ValueError, binascii.Error):
-        return None
-
-
-def same_certificate(current, desired):
-    return der_of(current) is not None and der_of(current) == der_of(desired)
-
-
-def fingerprint(value):
-    """Diffs show the certificate's SHA-256 fingerprint rather than its text."""
-    der = der_of(value)
-    return ":".join("%02x" % b for b in hashlib.sha256(der).digest()) if der else value
-
-
 class SamlSsoConfig(SalesforceMetadataResource):
     what = "SAML SSO configuration"
     metadata_type = "SamlSsoConfig"
@@ -245,7 +219,8 @@ class SamlSsoConfig(SalesforceMetadataResource):
         Field("name", api="fullName", required=True, check="api_name"),
         Field("label", api="name"),
         Field("issuer"),
-        Field("idp_certificate", api="validationCert", compare=same_certificate, format=fingerprint),
+        Field("idp_certificate", api="validationCert", compare=crypto.same_certificate,
+              format=crypto.pem_fingerprint),
         Field("idp_login_url", api="loginUrl", check="http_url"),
         Field("idp_logout_url", api="logoutUrl", check="http_url"),
         Field("entity_id", api="samlEntityId", check="http_url"),

@@ -107,76 +107,10 @@ from ansible_collections.sso.authentik.plugins.module_utils import _crypto as cr
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
     REQUESTS_IMPORT_ERROR,
     AuthentikClient,
-    AuthentikError,
     authentik_argument_spec,
 )
-from ansible_collections.sso.authentik.plugins.module_utils._engine import (
-    EngineError,
-    Ref,
-    SafeModule,
-    check_identifier,
-    path_segment,
-)
-
-PATH = "/providers/saml/"
-USERS = Ref("/core/users/", "user", by="username")
-
-
-def preview(client, provider, username):
-    """What the provider would send for this user, from authentik's own preview."""
-    user = client.resolve(USERS, username)
-    if user is None:
-        raise EngineError("user %r (option preview_user) does not exist." % username)
-    path = "%s%s/preview_user/" % (PATH, path_segment(provider.get("pk"), "SAML provider id"))
-    data = client.get_object(path, params={"for_user": user}, keys=("preview",))["preview"]
-    data = client.expect_object(data, "GET /api/v3%s: preview" % path)
-    attributes = {}
-    for attribute in data.get("attributes") or []:
-        if not isinstance(attribute, dict):
-            raise AuthentikError("GET /api/v3%s: an attribute of the preview is not an object." % path)
-        values = attribute.get("Value", attribute.get("value"))
-        if isinstance(values, list) and len(values) == 1:
-            values = values[0]
-        attributes[attribute.get("Name", attribute.get("name"))] = values
-    return {"name_id": data.get("nameID"), "attributes": attributes}
-
-
-def describe(client, name, preview_user):
-    provider = client.find(PATH, {"name": name}, "SAML provider")
-    if provider is None:
-        raise EngineError("SAML provider %r does not exist." % name)
-    application = provider.get("assigned_application_slug")
-    if not application:
-        raise EngineError("SAML provider %r is not used by any application yet; create the application first "
-                          "(the SSO URLs and the metadata come from it)." % name)
-    pk = path_segment(provider.get("pk"), "SAML provider id")
-    metadata = client.get_object("%s%s/metadata/" % (PATH, pk), not_found_ok=True) or {}
-    if not metadata.get("metadata") or not isinstance(metadata["metadata"], str):
-        raise EngineError("authentik returned no metadata for SAML provider %r." % name)
-    result = {
-        "provider": provider,
-        "application": application,
-        "sso_url_post": provider.get("url_sso_post"),
-        "sso_url_redirect": provider.get("url_sso_redirect"),
-        "sso_url_init": provider.get("url_sso_init"),
-        "slo_url_post": provider.get("url_slo_post"),
-        # authentik 2026.5 and later compute the issuer (url_issuer); before, it is the stored `issuer`.
-        "issuer": provider.get("url_issuer") or provider.get("issuer"),
-        "metadata": metadata["metadata"],
-        "signing_certificate": "",
-        "signing_certificate_fingerprint": "",
-    }
-    if provider.get("signing_kp"):
-        signing = path_segment(provider["signing_kp"], "signing certificate id")
-        path = "/crypto/certificatekeypairs/%s/view_certificate/" % signing
-        pem = client.get_object(path, keys=("data",))["data"]
-        if not isinstance(pem, str):
-            raise AuthentikError("GET /api/v3%s: 'data' is not a PEM text." % path)
-        result["signing_certificate"] = pem
-        result["signing_certificate_fingerprint"] = crypto.fingerprint(crypto.load_certificate(pem))
-    if preview_user:
-        result["preview"] = preview(client, provider, preview_user)
-    return result
+from ansible_collections.sso.authentik.plugins.module_utils._authentik_saml import describe, find_provider
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, SafeModule, check_identifier
 
 
 def main():
@@ -193,7 +127,10 @@ def main():
         client = AuthentikClient.from_params(module.params, scrubber=module.scrubber)
         for warning in client.warnings:
             module.warn(warning)
-        result = describe(client, module.params["name"], module.params["preview_user"])
+        provider = find_provider(client, module.params["name"])
+        if provider is None:
+            raise EngineError("SAML provider %r does not exist." % module.params["name"])
+        result = describe(client, provider, module.params["preview_user"])
     except EngineError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     module.exit_json(changed=False, **result)

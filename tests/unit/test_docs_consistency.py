@@ -34,6 +34,7 @@ ALLOWED_DIFFERENCES = {
                                         "empty after a deletion",
     ("application", "saml_provider_info"): "the slug of the application that uses the provider, not an application "
                                            "object",
+    ("users", "authentik_info"): "authentik users by username, with their numeric pk, not Salesforce users",
 }
 
 CLASSIC = re.compile(r"\b([CIBUM])\(([^)]*)\)")

@@ -16,10 +16,11 @@ import functools
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from fuzz_harness import (ALLOWED_SECRETS, BASE_ARGS, COLLECTION_MODULES_DIR, MARKER, SECRETS, SESSION_TOKEN,
-                          argument_spec, benign_answer, problems, run_module)
+from fuzz_harness import (ALLOWED_SECRETS, BASE_ARGS, COLLECTION_MODULES_DIR, MARKER, OWN_HOSTS, SECRETS,
+                          SESSION_TOKEN, argument_spec, benign_answer, problems, run_module)
 from fuzz_strategies import answer_strategy, hostile_value
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -62,6 +63,10 @@ def judge(found, run, what):
                 handle.write(json.dumps(record, default=repr) + "\n")
         return
     assert found == [], "%s: %s" % (what, found)
+
+
+# The options naming the host a module's own secrets go to (the authentik URL, the org's My Domain URL).
+CONNECTION_URLS = ("url", "instance_url")
 
 
 def secrets_of(module):
@@ -107,7 +112,11 @@ def test_one_hostile_option(module, data, tmp_path_factory):
     tmpdir = tmp_path_factory.mktemp("run")
     run = run_module(module, args, lambda request: benign_answer(request, world), check_mode=True, tmpdir=tmpdir)
     secrets = secrets_of(module) + ((value,) if secret and isinstance(value, str) and MARKER in value else ())
-    found = problems(run, secrets=secrets, allowed=ALLOWED_SECRETS.get(module), identifiers=True)
+    hosts = OWN_HOSTS
+    if option in CONNECTION_URLS and isinstance(value, str):
+        hosts = OWN_HOSTS | {urlsplit(value).hostname}  # the host a user names is where its secrets go, by definition
+    found = problems(run, secrets=secrets, allowed=ALLOWED_SECRETS.get(module), identifiers=True,
+                     hosts_of_secrets=hosts)
     found.extend(files_written(module, tmpdir))
     judge(found, run, "%s with %s=%r" % (module, option, value if not secret else "<secret>"))
 

@@ -4,16 +4,12 @@ over a scripted transport."""
 
 from __future__ import annotations
 
-import pathlib
-
 import pytest
 import requests
-import yaml
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
     AuthentikClient,
     AuthentikError,
     WriteOutcomeUnknown,
-    SUPPORTED_RANGE,
     describe_error_body,
     parse_version,
 )
@@ -61,13 +57,6 @@ def test_a_version_outside_the_supported_range_is_warned_about(scripted, version
     expected = ["authentik %s is outside the supported range (2025.10 to 2026.8); fields that changed may be set "
                 "wrongly or not at all." % version] if warned else []
     assert client.warnings == expected
-
-
-def test_the_role_checks_the_same_supported_range():
-    role_vars = pathlib.Path(__file__).resolve().parents[4] / "roles" / "salesforce_sso" / "vars" / "main.yml"
-    data = yaml.safe_load(role_vars.read_text())
-    assert (data["_salesforce_sso_authentik_oldest"], data["_salesforce_sso_authentik_newest"]) == tuple(
-        ".".join(map(str, line)) for line in SUPPORTED_RANGE)
 
 
 def test_pagination_follows_page_numbers_until_zero(scripted):

@@ -7,6 +7,7 @@ import copy
 import json
 
 import pytest
+from ansible_collections.sso.authentik.plugins.module_utils import _crypto as crypto
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, check_api_name
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import USER, SalesforceClient
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_rest import same_record
@@ -143,7 +144,7 @@ def test_saml_create_sends_the_guide_values_in_metadata_terms():
         "userProvisioning": True, "samlJitHandlerId": None, "executionUserId": None, "samlVersion": "SAML2_0"}
     assert "\n" not in component["validationCert"] and "BEGIN" not in component["validationCert"]
     assert result["org_id"] == ORG and result["org_id_15"] == ORG[:15]
-    assert result["diff"]["after"]["idp_certificate"] == saml_module.fingerprint(PEM)
+    assert result["diff"]["after"]["idp_certificate"] == crypto.pem_fingerprint(PEM)
     assert BODY not in str(result["diff"])
 
 
