@@ -31,7 +31,7 @@ import contract  # noqa: E402
 import resources  # noqa: E402
 import state  # noqa: E402
 
-# One profile per release line whose behaviour the modules depend on (resources.py says what changed where).
+# One profile per release line whose behaviour the modules depend on (resources/base.py says what changed where).
 PROFILES = ("2025.12", "2026.2", "2026.5", "2026.8")
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
