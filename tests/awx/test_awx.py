@@ -3,27 +3,24 @@
 Run from a copy of the collection under .../ansible_collections/sso/authentik, with that copy on
 ANSIBLE_COLLECTIONS_PATH and this interpreter's virtualenv holding ansible-core and ansible-builder (`make awx`).
 The blocks of docs/awx.md that follow an `<!-- awx-test: NAME -->` marker are read here, so the page cannot drift
-from what is tested. The last test starts the sandboxes (tests/sandbox/launch.py) in AWX_SANDBOX_DIR (default: a
-temporary directory) and stops them when it ends.
+from what is tested. The last test starts the sandboxes (support.sandboxes, through tests/sandbox/launch.py) in
+AWX_SANDBOX_DIR (default: a temporary directory) and stops them when it ends.
 """
 
-import json
 import os
 import re
 import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from support import COLLECTION_ROOT, playbooks, sandboxes
 
-COLLECTION_ROOT = Path(__file__).resolve().parents[2]
 DOC = COLLECTION_ROOT / "docs" / "awx.md"
-# ansible-playbook and ansible-builder of this interpreter's virtualenv (not resolved: a venv's python is a symlink).
-BIN = Path(sys.executable).parent
+# ansible-playbook and ansible-builder of this interpreter's virtualenv.
+BIN = playbooks.BIN
 # The role's connection variables: a job template must leave them to the credentials.
 ROLE_CONNECTION_VARS = {
     "salesforce_sso_authentik_url", "salesforce_sso_authentik_token", "salesforce_sso_authentik_validate_certs",
@@ -180,36 +177,24 @@ def test_ansible_builder_finds_the_collections_python_requirements():
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
+    """The sandboxes, licensed: the recipe provisions with SCIM in OAuth mode."""
     directory = Path(os.environ.get("AWX_SANDBOX_DIR") or tmp_path_factory.mktemp("sandbox"))
-    launch = [sys.executable, COLLECTION_ROOT / "tests" / "sandbox" / "launch.py"]
+    world = sandboxes.SandboxSet(directory, enterprise=True)
     try:
-        for _attempt in range(3):
-            # Retried: launch.py sometimes hands the authentik server a random token that starts with "-", which
-            # its argument parser takes for an option (about one start in 32). Licensed: the recipe provisions with
-            # SCIM in OAuth mode.
-            code, output = run(launch + ["start", "--dir", directory, "--integration-config", "", "--enterprise"])
-            if code == 0:
-                break
-        assert code == 0, output
-        yield json.loads((directory / "env.json").read_text(encoding="utf-8"))
+        yield world.start()
     finally:
-        run(launch + ["stop", "--dir", directory])
+        world.stop()
 
 
-def sandbox_state(url):
-    with urllib.request.urlopen(url + "/_sandbox/state", timeout=10) as response:
-        return json.load(response)
-
-
-def playbook(argv, env):
+def playbook(path, args, env):
     """ansible-playbook with nothing but `env`; asserts that it succeeded, returns its output."""
-    code, output = run([BIN / "ansible-playbook"] + argv, env=env)
-    recap = output.rpartition("PLAY RECAP")[2]
-    assert code == 0 and re.search(r"failed=0\b", recap), output
-    return output
+    result = playbooks.run(path, *args, env=env)
+    assert result.rc == 0 and result.recap().get("failed") == 0, result.output
+    return result.output
 
 
 def test_the_job_templates_run_with_only_the_injected_environment(sandbox, tmp_path):
+    env = sandbox.env
     project = tmp_path / "project"
     project.mkdir()
     for name in ("present", "remove"):
@@ -221,41 +206,38 @@ def test_the_job_templates_run_with_only_the_injected_environment(sandbox, tmp_p
     assert not set(extra_vars) & ROLE_CONNECTION_VARS, "the job template's extra vars carry connection settings"
     # The documented values, but the group and the client credentials user of the sandbox org.
     extra_vars.update(salesforce_sso_access_groups=["authentik Admins"],
-                      salesforce_sso_client_credentials_user=sandbox["SALESFORCE_USERNAME"])
+                      salesforce_sso_client_credentials_user=env["SALESFORCE_USERNAME"])
     extra_vars_file = tmp_path / "extra_vars.yml"
     extra_vars_file.write_text(yaml.safe_dump(extra_vars))
 
     # Sandbox only, as playbooks/demo.yml does: the org lets the Metadata API read consumer secrets.
-    request = urllib.request.Request(sandbox["SALESFORCE_SANDBOX_URL"] + "/_sandbox/config", method="POST",
-                                     data=b'{"consumer_secret_readable": true}',
-                                     headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=10).close()
+    sandbox.sf.config(consumer_secret_readable=True)
 
     authentik = inject(credential_type("authentik API"),
-                       {"url": sandbox["AUTHENTIK_URL"], "token": sandbox["AUTHENTIK_TOKEN"]}, tmp_path)
+                       {"url": env["AUTHENTIK_URL"], "token": env["AUTHENTIK_TOKEN"]}, tmp_path)
     salesforce = credential_type("Salesforce org")
-    jwt = inject(salesforce, {"instance_url": sandbox["SALESFORCE_INSTANCE_URL"],
-                              "client_id": sandbox["SALESFORCE_CLIENT_ID"], "username": sandbox["SALESFORCE_USERNAME"],
-                              "private_key": Path(sandbox["SALESFORCE_PRIVATE_KEY_FILE"]).read_text()}, tmp_path)
-    client_credentials = inject(salesforce, {"instance_url": sandbox["SALESFORCE_INSTANCE_URL"],
-                                             "client_id": sandbox["SALESFORCE_CLIENT_ID"],
-                                             "client_secret": sandbox["SALESFORCE_CLIENT_SECRET"]}, tmp_path)
+    jwt = inject(salesforce, {"instance_url": env["SALESFORCE_INSTANCE_URL"],
+                              "client_id": env["SALESFORCE_CLIENT_ID"], "username": env["SALESFORCE_USERNAME"],
+                              "private_key": Path(env["SALESFORCE_PRIVATE_KEY_FILE"]).read_text()}, tmp_path)
+    client_credentials = inject(salesforce, {"instance_url": env["SALESFORCE_INSTANCE_URL"],
+                                             "client_id": env["SALESFORCE_CLIENT_ID"],
+                                             "client_secret": env["SALESFORCE_CLIENT_SECRET"]}, tmp_path)
     # What a job's process has besides the credentials: no AUTHENTIK_* or SALESFORCE_* from this shell.
     base = {"PATH": "%s:%s" % (BIN, os.defpath), "HOME": os.environ["HOME"], "LANG": "C.UTF-8",
             "ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "ANSIBLE_NOCOLOR": "1"}
     common = ["-i", inventory, "-e", "@%s" % extra_vars_file]
 
-    output = playbook(common + [project / "salesforce_sso_present.yml"], {**base, **authentik, **jwt})
-    assert "Salesforce login (ACS) URL: %s?so=" % sandbox["SALESFORCE_INSTANCE_URL"] in output
-    application = [app["slug"] for app in sandbox_state(sandbox["AUTHENTIK_URL"])["objects"]["applications"]]
-    salesforce_state = sandbox_state(sandbox["SALESFORCE_SANDBOX_URL"])
+    output = playbook(project / "salesforce_sso_present.yml", common, {**base, **authentik, **jwt})
+    assert "Salesforce login (ACS) URL: %s?so=" % env["SALESFORCE_INSTANCE_URL"] in output
+    application = [app["slug"] for app in sandbox.ak.state()["objects"]["applications"]]
+    salesforce_state = sandbox.sf.state()
     assert application == ["salesforce"]
     assert list(salesforce_state["metadata"]["SamlSsoConfig"]) == ["authentik"]
     assert list(salesforce_state["ecas"]) == ["authentik"]
 
     # The removal job, with the other Salesforce login (client credentials; the private key variable is empty).
     assert client_credentials["SALESFORCE_PRIVATE_KEY"] == "" and jwt["SALESFORCE_CLIENT_SECRET"] == ""
-    playbook(common + [project / "salesforce_sso_remove.yml"], {**base, **authentik, **client_credentials})
-    assert sandbox_state(sandbox["AUTHENTIK_URL"])["objects"]["applications"] == []
-    salesforce_state = sandbox_state(sandbox["SALESFORCE_SANDBOX_URL"])
+    playbook(project / "salesforce_sso_remove.yml", common, {**base, **authentik, **client_credentials})
+    assert sandbox.ak.state()["objects"]["applications"] == []
+    salesforce_state = sandbox.sf.state()
     assert not salesforce_state["metadata"]["SamlSsoConfig"] and not salesforce_state["ecas"]

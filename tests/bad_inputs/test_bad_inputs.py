@@ -1,20 +1,16 @@
 """The bad-input matrix (cases.py): each bad input fails with a message naming it, no traceback, no write."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from cases import CASES, CONTROLS, ROLE, markdown
+from support import COLLECTION_ROOT, collections_path, playbooks
 
 HERE = Path(__file__).resolve().parent
-COLLECTION_ROOT = HERE.parents[1]
-COLLECTIONS_PATH = str(COLLECTION_ROOT.parents[2])  # the folder holding ansible_collections
+COLLECTIONS_PATH = str(collections_path())  # the folder holding ansible_collections
 MODULES = COLLECTION_ROOT / "plugins" / "modules"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 SALESFORCE_MODULES = ("salesforce_login", "salesforce_org_info", "salesforce_sso_settings",
                       "salesforce_saml_sso_config", "salesforce_external_client_app")
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|Unexpected error|MODULE FAILURE")
@@ -40,14 +36,7 @@ def connection(target, context):
 
 def clean_environment(extra=None):
     """The environment without the collection's own variables (the options come from the case alone)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AUTHENTIK_", "SALESFORCE_"))}
-    env.update(PYTHONPATH=COLLECTIONS_PATH, ANSIBLE_NOCOLOR="1", NO_COLOR="1")
-    for key, value in (extra or {}).items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
+    return playbooks.clean_env(dict({"PYTHONPATH": COLLECTIONS_PATH}, **(extra or {})))
 
 
 def run_module(item, context, tmp_path):
@@ -56,18 +45,7 @@ def run_module(item, context, tmp_path):
     args.update(render(item["conn"], context))
     args.update(render(item["args"], context))
     args = {key: value for key, value in args.items() if value is not None}
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}), encoding="utf-8")
-    process = subprocess.run([sys.executable, str(MODULES / (item["target"] + ".py")), str(args_file)],
-                             capture_output=True, text=True, timeout=300, env=clean_environment(), check=False)
-    output = process.stdout + process.stderr
-    try:
-        result = json.loads(process.stdout)
-    except ValueError:
-        result = {"failed": True, "msg": "(no JSON result) " + output[-2000:]}
-    if process.returncode != 0:
-        result["failed"] = True
-    return result, output
+    return playbooks.run_module(MODULES / (item["target"] + ".py"), args, tmp_path, clean_environment())
 
 
 def role_variables(context):
@@ -82,32 +60,24 @@ def role_variables(context):
 
 def run_role(variables, context, tmp_path, env=None):
     """One ansible-playbook run of the role; returns (failure result of the failed task or {}, output, rc)."""
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(variables), encoding="utf-8")
     environment = clean_environment(dict({"ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_PATH,
                                           "AUTHENTIK_CA_PATH": context["ca"], "SALESFORCE_CA_PATH": context["ca"]},
                                          **(env or {})))
-    process = subprocess.run([str(ANSIBLE_PLAYBOOK), str(HERE / "role.yml"), "-e", "@" + str(vars_file)],
-                             capture_output=True, text=True, timeout=600, env=environment, cwd=str(tmp_path),
-                             check=False)
-    output = process.stdout + process.stderr
+    result = playbooks.run(HERE / "role.yml", "-e", playbooks.write_vars(tmp_path / "vars.json", variables),
+                           env=environment, cwd=tmp_path, timeout=600)
     # The failed task's result: `fatal: [localhost]: FAILED! => {...}`, or one `failed: [localhost] (item=...) =>
     # {...}` line per failed item of a loop.
-    messages = []
-    for match in re.finditer(r"^(?:fatal: \[localhost\]: FAILED!|failed: \[localhost\] \(item=.*?\)) => ", output,
-                             re.MULTILINE):
-        result, _end = json.JSONDecoder().raw_decode(output[match.end():])
-        messages.append(str(result.get("msg", "")))
-    return {"msg": " | ".join(messages)} if messages else {}, output, process.returncode
+    messages = result.failures()
+    return {"msg": " | ".join(messages)} if messages else {}, result.output, result.rc
 
 
 def clear_logs(sandboxes):
     for name in ("authentik", "salesforce"):
-        sandboxes[name].control("DELETE", "requests")
+        sandboxes[name].control.clear()
 
 
 def read_logs(sandboxes):
-    return {name: sandboxes[name].control("GET", "requests") for name in ("authentik", "salesforce")}
+    return {name: sandboxes[name].control.requests() for name in ("authentik", "salesforce")}
 
 
 def check_logs(item, logs):

@@ -31,13 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-LAUNCH = REPO / "tests" / "sandbox" / "launch.py"
+sys.path.insert(0, str(REPO / "tests"))  # tests/support: sandboxes and playbook runs shared with the test suites
+
+from support import playbooks, sandboxes as launcher  # noqa: E402
 CONTROLLER_ACTIONS = {"include_tasks", "import_tasks", "include_role", "import_role", "set_fact", "assert", "debug",
                       "validate_argument_spec", "meta", "fail", "include_vars"}
 FULL_ROLE = {"salesforce_sso_preview_user": "jdoe", "salesforce_sso_access_groups": ["authentik Admins"],
@@ -69,43 +70,15 @@ EXPECTED_B = {
 
 # -- sandboxes ----------------------------------------------------------------------------------------------------
 
-def control(url, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + "/_sandbox/" + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        text = response.read()
-    return json.loads(text) if text else None
+class Sandboxes(launcher.SandboxSet):
+    """The sandboxes, licensed (SCIM in OAuth mode); a cold run starts from reset ones."""
 
-
-class Sandboxes:
     def __init__(self, directory):
-        self.directory = Path(directory)
-        self.env = {}
+        super().__init__(directory, enterprise=True)
 
-    def start(self):
-        subprocess.run([sys.executable, str(LAUNCH), "--dir", str(self.directory), "--integration-config", "",
-                        "--enterprise", "start"], check=True, stdout=subprocess.DEVNULL)
-        self.env = json.loads((self.directory / "env.json").read_text())
-        self.authentik = self.env["AUTHENTIK_URL"]
-        self.salesforce = self.env["SALESFORCE_INSTANCE_URL"]
-
-    def stop(self):
-        subprocess.run([sys.executable, str(LAUNCH), "--dir", str(self.directory), "stop"], check=False,
-                       stdout=subprocess.DEVNULL)
-
-    def reset(self):
-        control(self.authentik, "POST", "reset", {})
-        control(self.salesforce, "POST", "reset", {})
+    def reset(self, consumer_secret_readable=True):
         # The sandbox org lets the Metadata API read the External Client App's consumer secret (as `make demo`).
-        control(self.salesforce, "POST", "config", {"consumer_secret_readable": True})
-
-    def clear(self):
-        control(self.authentik, "DELETE", "requests")
-        control(self.salesforce, "DELETE", "requests")
-
-    def logs(self):
-        return control(self.authentik, "GET", "requests"), control(self.salesforce, "GET", "requests")
+        super().reset(consumer_secret_readable=consumer_secret_readable)
 
 
 # -- runs ---------------------------------------------------------------------------------------------------------
@@ -118,12 +91,11 @@ class Runner:
         self.count = 0
 
     def environment(self, attribute=False):
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("AUTHENTIK_", "SALESFORCE_"))}
-        env.update(self.sandboxes.env)
-        env.update(ANSIBLE_COLLECTIONS_PATH=str(self.collections), ANSIBLE_NOCOLOR="1", NO_COLOR="1",
+        env = playbooks.clean_env(self.sandboxes.env)
+        env.update(ANSIBLE_COLLECTIONS_PATH=str(self.collections),
                    ANSIBLE_CALLBACK_PLUGINS=str(HERE / "callback_plugins"), ANSIBLE_CALLBACKS_ENABLED="bench_timer",
                    ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-                   PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""))
+                   PATH=str(playbooks.BIN) + os.pathsep + env.get("PATH", ""))
         if attribute:
             env["BENCH_SANDBOXES"] = "authentik=%s,salesforce=%s" % (
                 self.sandboxes.authentik, self.sandboxes.salesforce)
@@ -134,19 +106,16 @@ class Runner:
         self.count += 1
         if cold:
             self.sandboxes.reset()
-        self.sandboxes.clear()
+        self.sandboxes.clear_logs()
         timer = self.work / ("timer-%d.jsonl" % self.count)
-        vars_file = self.work / ("vars-%d.json" % self.count)
-        vars_file.write_text(json.dumps(extra_vars or {}))
+        extra = playbooks.write_vars(self.work / ("vars-%d.json" % self.count), extra_vars or {})
         env = self.environment(attribute)
         env["BENCH_TIMER_FILE"] = str(timer)
         started, cpu_before = time.perf_counter(), children_cpu()
-        process = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), str(playbook),
-                                  "-e", "@" + str(vars_file)], cwd=str(self.work), env=env, capture_output=True,
-                                 text=True, check=False)
+        process = playbooks.run(playbook, "-e", extra, env=env, cwd=self.work, timeout=3600)
         wall, cpu = time.perf_counter() - started, children_cpu() - cpu_before
-        if process.returncode != 0:
-            raise SystemExit("bench: %s failed:\n%s" % (scenario, (process.stdout + process.stderr)[-5000:]))
+        if process.rc != 0:
+            raise SystemExit("bench: %s failed:\n%s" % (scenario, process.output[-5000:]))
         records = [json.loads(line) for line in timer.read_text().splitlines()] if timer.exists() else []
         authentik_log, salesforce_log = self.sandboxes.logs()
         result = measure(records, authentik_log, salesforce_log)
@@ -214,7 +183,7 @@ def machine():
                 break
     except OSError:
         model = platform.processor()
-    ansible = subprocess.run([str(Path(sys.executable).parent / "ansible"), "--version"], capture_output=True,
+    ansible = subprocess.run([str(playbooks.tool("ansible")), "--version"], capture_output=True,
                              text=True, check=True).stdout.splitlines()[0]
     return {"cpu": model or "unknown", "cores": os.cpu_count(), "python": platform.python_version(),
             "ansible_core": re.sub(r"^ansible \[core (.*)\]$", r"\1", ansible), "system": platform.platform(),

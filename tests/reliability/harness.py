@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Machinery of the reliability tests: sandbox sets, role runs, request logs, fault rules and normalised states.
 
-- ``Sandbox``: one set of sandboxes started by tests/sandbox/launch.py in a directory of its own (authentik
-  2026.8 is the one used, plus the Salesforce sandbox), with their control APIs (reset, faults, request log, state).
+- ``Sandbox``: one set of sandboxes (support.sandboxes.SandboxSet: launch.py's set in a directory of its own;
+  authentik 2026.8 is the one used, plus the Salesforce sandbox), with their control APIs (reset, faults, request
+  log, state).
 - ``Sandbox.run()`` / ``Sandbox.start_run()``: ``ansible-playbook -vvv --diff tests/reliability/site.yml``, the
   role with its variables as extra vars; a ``Run`` keeps stdout, stderr and the JSON events of the test callback.
+  A run in check mode has the sandboxes' check-mode guard armed: a write that reaches either fails it.
 - ``write_signature()``, ``normalise()``, ``duplicates()``: compare runs by what they wrote and states by names,
   not by generated ids, keys or ports.
 - ``Lab``: runs the scenarios (functions registered with ``@scenario``) on a pool of sandbox sets, in parallel.
@@ -13,49 +15,34 @@
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import json
 import os
 import queue
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import support
+from support import playbooks, sandboxes
+
 HERE = Path(__file__).resolve().parent
-COLLECTION_ROOT = HERE.parents[1]
-LAUNCH = COLLECTION_ROOT / "tests" / "sandbox" / "launch.py"
+COLLECTION_ROOT = support.COLLECTION_ROOT
 PLAYBOOK = HERE / "site.yml"
 CALLBACK_DIR = HERE / "callback_plugins"
-BIN = Path(sys.executable).parent
 # Bounded waits for the sandboxes to start (six authentik-client imports at once on two busy cores take a while).
 START_TIMEOUT = 240
 
-
-def _load_sandbox_module(name):
-    """A module of tests/sandbox (waits, recorder), loaded by path: that folder is not put on sys.path."""
-    spec = importlib.util.spec_from_file_location("sandbox_" + name, COLLECTION_ROOT / "tests" / "sandbox" /
-                                                  (name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-waits = _load_sandbox_module("waits")
-
 # Short, bounded retries for every run: transient faults must be absorbed quickly (the defaults are 4 retries).
 RETRIES = 2
-# The environment variables the modules and the role read: never inherited from whoever runs the tests.
-CONNECTION_ENV = re.compile(r"^(AUTHENTIK_(?!SANDBOX_PYTHON_)|SALESFORCE_)")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|Unexpected error in |MODULE FAILURE")
@@ -63,23 +50,11 @@ TRACEBACK = re.compile(r"Traceback \(most recent call last\)|Unexpected error in
 
 def collections_path() -> Path:
     """The folder holding ansible_collections/sso/authentik: the tests run from the build copy (make reliability)."""
-    if COLLECTION_ROOT.parts[-3:] != ("ansible_collections", "sso", "authentik"):
+    root = support.collections_path()
+    if root is None:
         raise RuntimeError("run the reliability tests from the build copy .../ansible_collections/sso/authentik "
                            "(make reliability), not from %s" % COLLECTION_ROOT)
-    return COLLECTION_ROOT.parents[2]
-
-
-def http(method: str, url: str, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            text = response.read()
-    except urllib.error.HTTPError as error:
-        raise RuntimeError("%s %s: HTTP %d %s" % (method, url, error.code, error.read()[:300])) from None
-    return json.loads(text) if text.strip() else None
+    return root
 
 
 # --- runs ------------------------------------------------------------------------------------------------------
@@ -239,12 +214,15 @@ def lockstep(handles: list[RunHandle], tasks: list[str], deadline=1800.0, interv
 # --- sandboxes -------------------------------------------------------------------------------------------------
 
 class Sandbox:
-    """One set of sandboxes (launch.py start --dir DIR) and what a scenario does with it."""
+    """One set of sandboxes (launch.py's set in DIR) and what a scenario does with it; ak and sf are the URLs of the
+    authentik (2026.8) and Salesforce sandboxes."""
 
     def __init__(self, lab: "Lab", directory: Path):
         self.lab = lab
         self.dir = directory
         self.runs_dir = directory / "runs"
+        # Licensed: every scenario runs the whole role, SCIM in OAuth mode included.
+        self.sandboxes = sandboxes.SandboxSet(directory, enterprise=True, timeout=START_TIMEOUT)
         self.env: dict[str, str] = {}
         self.ak = self.sf = ""
         self.private_key = ""
@@ -253,69 +231,61 @@ class Sandbox:
     def start(self):
         shutil.rmtree(self.runs_dir, ignore_errors=True)  # a previous session's runs
         self.runs_dir.mkdir(parents=True)
-        # Licensed: every scenario runs the whole role, SCIM in OAuth mode included.
-        command = [sys.executable, str(LAUNCH), "start", "--dir", str(self.dir), "--integration-config", "",
-                   "--timeout", str(START_TIMEOUT), "--enterprise"]
-        done = subprocess.run(command, capture_output=True, text=True, env=self.lab.base_env(),
-                              timeout=START_TIMEOUT + 60, check=False)
-        if done.returncode:
-            raise RuntimeError("launch.py start failed:\n%s%s" % (done.stdout, done.stderr))
-        self.env = json.loads((self.dir / "env.json").read_text())
-        self.ak = self.env["AUTHENTIK_URL"]  # the 2026.8 profile
-        self.sf = self.env["SALESFORCE_SANDBOX_URL"]
-        self.private_key = Path(self.env["SALESFORCE_PRIVATE_KEY_FILE"]).read_text()
+        self.sandboxes.start()
+        self.env = self.sandboxes.env
+        self.ak = self.sandboxes.authentik  # the 2026.8 profile
+        self.sf = self.sandboxes.salesforce
+        self.private_key = self.sandboxes.private_key
         # Random per start: unique markers of the secrets every run is given.
         self.lab.add_marker(self.env["AUTHENTIK_TOKEN"], "authentik token")
         self.lab.add_marker(self.env["SALESFORCE_CLIENT_SECRET"], "Salesforce client secret")
         self.lab.add_marker(self.private_key, "JWT private key")
 
     def stop(self):
-        subprocess.run([sys.executable, str(LAUNCH), "stop", "--dir", str(self.dir)], capture_output=True,
-                       env=self.lab.base_env(), timeout=60, check=False)
+        self.sandboxes.stop()
 
     # -- control APIs
     def reset(self, consumer_secret_readable=True):
         """Both sandboxes seeded again, no fault, empty logs; the org lets the Metadata API read consumer secrets."""
-        http("POST", self.ak + "/_sandbox/reset")
-        http("POST", self.sf + "/_sandbox/reset", {})
-        http("POST", self.sf + "/_sandbox/config", {"consumer_secret_readable": consumer_secret_readable})
+        self.sandboxes.reset(consumer_secret_readable=consumer_secret_readable)
 
     def config(self, **switches):
-        http("POST", self.sf + "/_sandbox/config", switches)
+        self.sandboxes.sf.config(**switches)
 
     def arm(self, authentik=(), salesforce=()):
         """Add fault rules (in order: the first rule that matches a request takes it)."""
-        for rule in authentik:
-            http("POST", self.ak + "/_sandbox/faults", rule)
-        if salesforce:
-            http("POST", self.sf + "/_sandbox/faults", list(salesforce))
+        self.sandboxes.arm(authentik, salesforce)
 
     def disarm(self):
-        http("DELETE", self.ak + "/_sandbox/faults")
-        http("DELETE", self.sf + "/_sandbox/faults")
+        self.sandboxes.disarm()
 
     def faults(self):
-        return http("GET", self.ak + "/_sandbox/faults"), http("GET", self.sf + "/_sandbox/faults")
+        return self.sandboxes.faults()
 
     def clear_logs(self):
-        http("DELETE", self.ak + "/_sandbox/requests")
-        http("DELETE", self.sf + "/_sandbox/requests")
+        self.sandboxes.clear_logs()
 
     def settle(self):
         """Wait until both sandboxes have answered every request they received: a request the client gave up on
         (a timeout) may still be sleeping through a delay rule, and be applied and logged later."""
-        for name, url in (("authentik", self.ak), ("salesforce", self.sf)):
-            waits.settled(lambda route, url=url: http("GET", url + "/_sandbox/" + route), name)
+        self.sandboxes.settle()
 
     def logs(self):
         """Both request logs, once settled: every entry final."""
-        self.settle()
-        return http("GET", self.ak + "/_sandbox/requests"), http("GET", self.sf + "/_sandbox/requests")
+        return self.sandboxes.logs()
 
     def state(self):
         """Both states, once settled: no request still on its way to changing them."""
-        self.settle()
-        return http("GET", self.ak + "/_sandbox/state"), http("GET", self.sf + "/_sandbox/state")
+        return self.sandboxes.state()
+
+    def client_credentials_token(self):
+        """An access token obtained outside the role (client credentials), as a user would give it."""
+        form = {"grant_type": "client_credentials", "client_id": self.env["SALESFORCE_CLIENT_ID"],
+                "client_secret": self.env["SALESFORCE_CLIENT_SECRET"]}
+        request = urllib.request.Request(self.sf + "/services/oauth2/token",
+                                         data=urllib.parse.urlencode(form).encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["access_token"]
 
     # -- role runs
     def role_vars(self, **overrides) -> dict:
@@ -342,41 +312,32 @@ class Sandbox:
     def start_run(self, label, overrides=None, check=False, env=None, role_vars=None) -> RunHandle:
         label = self.lab.unique_label(label)
         variables = role_vars if role_vars is not None else self.role_vars(**(overrides or {}))
-        vars_file = self.runs_dir / (label + ".vars.json")
-        fd = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(variables, handle)
+        extra_vars = playbooks.write_vars(self.runs_dir / (label + ".vars.json"), variables)
         json_log = self.runs_dir / (label + ".jsonl")
         json_log.unlink(missing_ok=True)
-        environ = self.lab.base_env()
-        environ.update({
+        environ = playbooks.clean_env({
             "ANSIBLE_COLLECTIONS_PATH": str(collections_path()),
             "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),
             "ANSIBLE_CALLBACKS_ENABLED": "reliability_json",
             "RELIABILITY_JSON_LOG": str(json_log),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
             "ANSIBLE_LOCAL_TEMP": str(self.runs_dir / "tmp"),
-
-
-
             "AUTHENTIK_RETRIES": str(RETRIES),
             "SALESFORCE_RETRIES": str(RETRIES),
         })
         environ.update(env or {})
-        command = [str(BIN / "ansible-playbook"), "-vvv", "--diff", str(PLAYBOOK), "-e", "@" + str(vars_file)]
-        if check:
-            command.append("--check")
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
-                                   cwd=str(HERE))
+        process = playbooks.start(PLAYBOOK, "-e", extra_vars, env=environ, cwd=HERE, check=check, diff=True,
+                                  verbosity=3)
         return RunHandle(self, label, process, json_log, check, time.monotonic())
 
     def run(self, label, overrides=None, check=False, env=None, role_vars=None, logs=True) -> Run:
-        """One role run from a clear request log; the run keeps both logs."""
+        """One role run from a clear request log; the run keeps both logs. In check mode the sandboxes' guard
+        forbids writes for the run: one that arrives fails it (sandboxes.GuardViolation)."""
         if logs:
             self.clear_logs()
-        run = self.start_run(label, overrides, check, env, role_vars).wait()
+        guard = self.sandboxes.guard() if check else contextlib.nullcontext()
+        with guard:
+            run = self.start_run(label, overrides, check, env, role_vars).wait()
         if logs:
             run.ak_log, run.sf_log = self.logs()
             run.secrets = self.issued_secrets(run.sf_log)
@@ -614,10 +575,6 @@ class Lab:
     def add_marker(self, secret: str, what: str):
         with self.lock:
             self.markers[secret] = what
-
-    @staticmethod
-    def base_env() -> dict:
-        return {key: value for key, value in os.environ.items() if not CONNECTION_ENV.match(key)}
 
     def start(self):
         self.sandboxes = [Sandbox(self, self.dir / ("sandbox%d" % index)) for index in range(self.workers)]

@@ -23,26 +23,17 @@ credentials or refused; either way nothing secret may reach the recorder.
 from __future__ import annotations
 
 import base64
-import datetime
-import ipaddress
 import json
 import os
 import re
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from support import certificates, playbooks, sandboxes
 
 import harness
-
-recorder_module = harness._load_sandbox_module("recorder")
 
 MODULES = harness.COLLECTION_ROOT / "plugins" / "modules"
 AK = "/api/v3"
@@ -56,23 +47,6 @@ SECRET_WORDS = ("client_secret", "assertion=", "sessionId>", "PRIVATE KEY")
 
 # --- set-up ----------------------------------------------------------------------------------------------------
 
-def _pem_key(key):
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
-
-
-def _certificate(subject, key, issuer_name=None, issuer_key=None, ca=False, sans=()):
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or name)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(issuer_key or key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """One sandbox set and three recorders, started for this file; stopped at its end."""
@@ -81,46 +55,23 @@ def world(tmp_path_factory):
     directory = Path(base) / "sandbox-redirects" if base else tmp_path_factory.mktemp("redirects")
     lab = harness.Lab(directory, 1)
     sandbox = harness.Sandbox(lab, directory)
-    pki = directory / "pki"
-    pki.mkdir(parents=True, exist_ok=True)
-    ca_key, server_key, import_key = (rsa.generate_private_key(public_exponent=65537, key_size=2048)
-                                      for _key in range(3))
-    ca_pem = _certificate("redirect tests CA", ca_key, ca=True)
-    sans = [x509.IPAddress(ipaddress.ip_address(OTHER_HOST)), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            x509.DNSName("localhost")]
-    server_pem = _certificate("recorder", server_key, x509.load_pem_x509_certificate(ca_pem.encode()).subject,
-                              ca_key, sans=sans)
-    files = {"ca": pki / "ca.crt", "cert": pki / "recorder.crt", "key": pki / "recorder.key"}
-    files["ca"].write_text(ca_pem)
-    files["cert"].write_text(server_pem)
-    files["key"].write_text(_pem_key(server_key))
-    files["key"].chmod(0o600)
+    files = certificates.tls_files(directory / "pki", "recorder", ips=(OTHER_HOST, "127.0.0.1"), dns=("localhost",))
+    import_key = certificates.new_key()
     recorders = {
-        "other-host": recorder_module.Recorder(directory, "recorder-other-host", host=OTHER_HOST),
-        "other-port": recorder_module.Recorder(directory, "recorder-other-port"),
-        "https": recorder_module.Recorder(directory, "recorder-https", tls_cert=files["cert"], tls_key=files["key"],
-                                          ca_file=files["ca"]),
+        "other-host": sandboxes.recorder(directory, "recorder-other-host", host=OTHER_HOST),
+        "other-port": sandboxes.recorder(directory, "recorder-other-port"),
+        "https": sandboxes.recorder(directory, "recorder-https", tls=files),
     }
     try:
         sandbox.start()
-        for recorder in recorders.values():
-            recorder.start()
+        sandboxes.start(*recorders.values())
         yield {"sandbox": sandbox, "recorders": recorders, "ca": str(files["ca"]), "dir": directory,
-               "import_pem": _certificate("redirected-import", import_key), "import_key": _pem_key(import_key)}
+               "import_pem": certificates.cert_pem(certificates.certificate("redirected-import", import_key, ca=False)),
+               "import_key": certificates.key_pem(import_key)}
     finally:
-        for recorder in recorders.values():
-            recorder.stop()
+        sandboxes.stop(*recorders.values())
         sandbox.stop()
         lab.pool.shutdown(wait=False)
-
-
-def client_credentials_token(sandbox):
-    form = {"grant_type": "client_credentials", "client_id": sandbox.env["SALESFORCE_CLIENT_ID"],
-            "client_secret": sandbox.env["SALESFORCE_CLIENT_SECRET"]}
-    request = urllib.request.Request(sandbox.sf + "/services/oauth2/token",
-                                     data=urllib.parse.urlencode(form).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["access_token"]
 
 
 def authentik_api(sandbox, method, path, body=None):
@@ -253,22 +204,8 @@ def recorder_leaks(recorded, secrets):
 
 
 def run_module(world, module, args, tmp_path):
-    args_file = tmp_path / "args.json"
-    fd = os.open(args_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
-    env = world["sandbox"].lab.base_env()
-    env.update(PYTHONPATH=str(harness.collections_path()), ANSIBLE_NOCOLOR="1", NO_COLOR="1")
-    process = subprocess.run([sys.executable, str(MODULES / (module + ".py")), str(args_file)], capture_output=True,
-                             text=True, timeout=300, env=env, cwd=str(tmp_path), check=False)
-    output = process.stdout + process.stderr
-    try:
-        result = json.loads(process.stdout)
-    except ValueError:
-        result = {"failed": True, "msg": "(no JSON result) " + output[-2000:]}
-    if process.returncode:
-        result["failed"] = True
-    return result, output
+    env = playbooks.clean_env({"PYTHONPATH": harness.collections_path()})
+    return playbooks.run_module(MODULES / (module + ".py"), args, tmp_path, env)
 
 
 @pytest.fixture()
@@ -291,7 +228,7 @@ def test_redirect_reaches_no_other_host_with_a_secret(fresh, tmp_path, operation
         setup["application"] = authentik_api(sandbox, "POST", "/core/applications/",
                                              {"slug": "redirected", "name": "Redirected"})["slug"]
     if side == "salesforce" and operation not in ("salesforce-jwt-login", "salesforce-client-credentials"):
-        setup["access_token"] = client_credentials_token(sandbox)
+        setup["access_token"] = sandbox.client_credentials_token()
     args, extra_secrets = build(world, setup)
     secrets = {"authentik token": sandbox.env["AUTHENTIK_TOKEN"],
                "Salesforce client secret": sandbox.env["SALESFORCE_CLIENT_SECRET"],

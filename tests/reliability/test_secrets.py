@@ -14,12 +14,9 @@ run and its rerun (normal mode), the check-mode run below, and every run that a 
 from __future__ import annotations
 
 import secrets
-import urllib.parse
-import urllib.request
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from support import certificates
 
 import harness
 
@@ -30,21 +27,13 @@ def marker(lab, what):
     return value
 
 
-def client_credentials_token(sandbox):
-    """An access token obtained outside the role, as a user would give it."""
-    form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": sandbox.env["SALESFORCE_CLIENT_ID"],
-                                   "client_secret": sandbox.env["SALESFORCE_CLIENT_SECRET"]}).encode()
-    with urllib.request.urlopen(sandbox.sf + "/services/oauth2/token", data=form, timeout=30) as response:
-        return harness.json.loads(response.read())["access_token"]
-
-
 ONLY_A_TOKEN = {"salesforce_sso_client_id": None, "salesforce_sso_client_secret": None,
                 "salesforce_sso_username": None, "salesforce_sso_private_key": None}
 
 
 @harness.scenario("secrets-check-mode")
 def check_mode(lab, sandbox):
-    token = client_credentials_token(sandbox)
+    token = sandbox.client_credentials_token()
     lab.add_marker(token, "access token given to the role")
     overrides = dict(ONLY_A_TOKEN, salesforce_sso_access_token=token,
                      salesforce_sso_consumer_secret=marker(lab, "consumer secret"))
@@ -54,8 +43,7 @@ def check_mode(lab, sandbox):
 @harness.scenario("secrets-failures")
 def failures(lab, sandbox):
     """Runs that fail on a wrong secret: authentik token, client secret, a private key the org does not trust."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key = certificates.key_pem(certificates.new_key())
     lab.add_marker(key, "untrusted private key")
     return {
         "authentik token": sandbox.run("secrets-wrong-authentik-token", {

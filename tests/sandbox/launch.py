@@ -5,8 +5,8 @@
     launch.py status [--dir .sandbox]
 
 `start` runs five servers in the background, each on a free port of 127.0.0.1:
-  authentik-<line>   tests/sandbox/authentik/server.py --profile <line>  (python of .venvs/authentik-<line>), for each
-                     line of AUTHENTIK_PROFILES: 2025.12, 2026.2, 2026.5, 2026.8
+  authentik-<line>   tests/sandbox/authentik/server.py --profile <line>  (python of .venvs/authentik-<line>),
+                     for each line of AUTHENTIK_PROFILES: 2025.12, 2026.2, 2026.5, 2026.8
   salesforce         tests/sandbox/salesforce/server.py --config ...     (this interpreter)
 The authentik servers have no enterprise licence unless --enterprise is given (or a test turns it on through
 POST /_sandbox/config), as most real servers have none.
@@ -18,8 +18,12 @@ port file and answers GET /_sandbox/requests, then writes into --dir:
   env.json, env.sh                         connection settings as environment variables (env.sh: `. env.sh`),
                                            including AUTHENTIK_URL (the 2026.8 profile) and SALESFORCE_INSTANCE_URL
 and the same settings as variables into ansible-test's integration_config.yml: authentik_sandboxes (the oldest and
-the newest profile, on which every target runs) and authentik_release_lines (all of them, for the guide playbook). A `start` first stops whatever a
-previous `start` left running. `stop` ends the servers (their whole process groups) and removes the state files.
+the newest profile, on which every target runs) and authentik_release_lines (all of them, for the guide playbook).
+A `start` first stops whatever a previous `start` left running. `stop` ends the servers (their whole process groups)
+and removes the state files.
+
+The tests start sandboxes through the functions here too (tests/support/sandboxes.py): `start_set()` is `start`,
+`Server` and `start_servers()` start single servers (over TLS, with other options, the recorder).
 
 The interpreters of the authentik profiles can be overridden with AUTHENTIK_SANDBOX_PYTHON_2025_12, _2026_2, ...
 """
@@ -30,16 +34,20 @@ import os
 import secrets
 import shlex
 import signal
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_SRC = ROOT / "tests" / "sandbox"
+if str(ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests"))  # tests/support: the one certificate builder of the tests
+
+from support import certificates  # noqa: E402
 DEFAULT_INTEGRATION_CONFIG = (
     ROOT / ".build" / "ansible_collections" / "sso" / "authentik" / "tests" / "integration" / "integration_config.yml"
 )
@@ -82,30 +90,10 @@ def write_private(path: Path, data: str) -> None:
 
 def generate_jwt_credentials(directory: Path) -> tuple[Path, str]:
     """Create an RSA key and a self-signed certificate for the JWT bearer flow; return (key path, cert PEM)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sso-authentik-sandbox-jwt")])
-    now = datetime.now(timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    key = certificates.new_key()
+    cert_pem = certificates.cert_pem(certificates.certificate("sso-authentik-sandbox-jwt", key, days=365))
     key_path = directory / "salesforce-jwt.key"
-    write_private(key_path, key_pem)
+    write_private(key_path, certificates.key_pem(key))
     (directory / "salesforce-jwt.crt").write_text(cert_pem, encoding="utf-8")
     return key_path, cert_pem
 
@@ -157,29 +145,41 @@ def log_tail(path: Path, lines: int = 25) -> str:
     return "\n".join("    " + line for line in text[-lines:]) or "    (empty log)"
 
 
-def probe(url: str, token: str | None) -> bool:
+def probe(url: str, token: str | None, context: ssl.SSLContext | None = None) -> bool:
     request = urllib.request.Request(url + "/_sandbox/requests")
     if token:
         request.add_header("Authorization", "Bearer " + token)
     try:
-        with urllib.request.urlopen(request, timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=2, context=context) as response:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError):
         return False
 
 
 class Server:
-    def __init__(self, name: str, command: list[str], directory: Path, token: str | None = None):
+    """One server process (a sandbox or the recorder): started on a free port, ready once it answers.
+
+    command: the server's command line, without --port and --port-file (added here). host: where it listens
+    (its --host, if any, is part of the command). ca_file: it serves HTTPS with a certificate this CA signed (its
+    --tls-cert / --tls-key are part of the command)."""
+
+    def __init__(self, name: str, command: list[str], directory: Path, token: str | None = None,
+                 host: str = "127.0.0.1", ca_file: str | None = None):
         self.name = name
-        self.command = command
+        self.command = [str(part) for part in command]
         self.token = token
-        self.pid_file = directory / (name + ".pid")
-        self.port_file = directory / (name + ".port")
-        self.log_file = directory / (name + ".log")
+        self.host = host
+        self.directory = Path(directory)
+        self.ca_file = str(ca_file) if ca_file else None
+        self.context = ssl.create_default_context(cafile=self.ca_file) if ca_file else None
+        self.pid_file = self.directory / (name + ".pid")
+        self.port_file = self.directory / (name + ".port")
+        self.log_file = self.directory / (name + ".log")
         self.process: subprocess.Popen | None = None
         self.url: str | None = None
 
     def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
         with open(self.log_file, "wb") as log:
             # A session of its own: the server outlives this launcher, and `stop` can end its whole group.
@@ -198,19 +198,32 @@ class Server:
             port = int(self.port_file.read_text().strip())
         except (OSError, ValueError):
             return False  # not written yet (or half-written)
-        url = "http://127.0.0.1:%d" % port
-        if probe(url, self.token):
+        url = "%s://%s:%d" % ("https" if self.context else "http", self.host, port)
+        if probe(url, self.token, self.context):
             self.url = url
             return True
         return False
 
-    def stop(self) -> None:
-        """Stop a server that this process started (and reap it)."""
-        if self.process is not None:
-            if self.process.poll() is None:
-                stop_pid(self.process.pid)
-            self.process.wait(timeout=5)
+    def log(self) -> str:
+        return self.log_file.read_text(encoding="utf-8", errors="replace") if self.log_file.exists() else ""
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        """Stop a server that this process started (SIGTERM to its group, SIGKILL if it does not go) and reap it;
+        returns its exit code (None if it was never started)."""
+        if self.process is not None and self.process.poll() is None:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(self.process.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.process.wait(timeout=timeout)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
         self.pid_file.unlink(missing_ok=True)
+        self.port_file.unlink(missing_ok=True)
+        return None if self.process is None else self.process.wait(timeout=timeout)
 
 
 def wait_ready(servers: list["Server"], timeout: float) -> None:
@@ -231,6 +244,42 @@ def wait_ready(servers: list["Server"], timeout: float) -> None:
                 for server in pending))
         if pending:
             time.sleep(0.1)
+
+
+def start_servers(servers: list["Server"], timeout: float) -> list["Server"]:
+    """Start the servers at once and wait until every one answers; if one does not, stop them all and raise."""
+    try:
+        for server in servers:
+            server.start()
+        wait_ready(servers, timeout)
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return servers
+
+
+def authentik_command(profile: str, token: str | None = None, enterprise: bool = False, extra=()) -> list[str]:
+    """The command line of an authentik sandbox server of `profile` (its profile's interpreter)."""
+    command = [authentik_python(profile), str(SANDBOX_SRC / "authentik" / "server.py"), "--profile", profile]
+    if token:
+        command.append("--token=" + token)  # = : a random token may start with '-'
+    if enterprise:
+        command.append("--enterprise")
+    return command + [str(part) for part in extra]
+
+
+def salesforce_command(config_file: Path, extra=()) -> list[str]:
+    """The command line of a Salesforce sandbox server with the configuration in config_file."""
+    return [sys.executable, str(SANDBOX_SRC / "salesforce" / "server.py"), "--config", str(config_file)] + \
+        [str(part) for part in extra]
+
+
+def recorder_command(host: str = "127.0.0.1", extra=()) -> list[str]:
+    """The command line of a recorder (tests/sandbox/recorder.py) on `host`; it ends with the process that started
+    it."""
+    return [sys.executable, str(SANDBOX_SRC / "recorder.py"), "--host", host, "--exit-with-parent"] + \
+        [str(part) for part in extra]
 
 
 def stop_all(directory: Path, quiet: bool = False) -> None:
@@ -269,10 +318,12 @@ def write_integration_config(path: Path, env: dict[str, str]) -> None:
     write_private(path, "# Written by tests/sandbox/launch.py start\n" + json.dumps(config, indent=2) + "\n")
 
 
-def start(args: argparse.Namespace) -> int:
-    directory = Path(args.dir).resolve()
+def start_set(directory: Path, timeout: float = 180.0, enterprise: bool = False,
+              integration_config: str | None = None, say=print) -> dict[str, str]:
+    """Start the whole set (see the module's docstring) in `directory`; returns the settings written to env.json."""
+    directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    stop_all(directory)  # whatever a previous start left behind
+    stop_all(directory, quiet=True)  # whatever a previous start left behind
 
     token = secrets.token_urlsafe(32)
     key_path, cert_pem = generate_jwt_credentials(directory)
@@ -286,31 +337,21 @@ def start(args: argparse.Namespace) -> int:
     salesforce_config = directory / "salesforce.json"
     write_private(salesforce_config, json.dumps(salesforce, indent=2) + "\n")
 
-    servers = [
-        Server("authentik-" + profile,
-               [authentik_python(profile), str(SANDBOX_SRC / "authentik" / "server.py"),
-                "--profile", profile, "--token=" + token] + (["--enterprise"] if args.enterprise else []),
-               directory, token)
-        for profile in AUTHENTIK_PROFILES
-    ]
-    servers.append(Server("salesforce",
-                          [sys.executable, str(SANDBOX_SRC / "salesforce" / "server.py"),
-                           "--config", str(salesforce_config)],
-                          directory))
+    servers = [Server("authentik-" + profile, authentik_command(profile, token, enterprise), directory, token)
+               for profile in AUTHENTIK_PROFILES]
+    servers.append(Server("salesforce", salesforce_command(salesforce_config), directory))
     for server in servers:
         script = Path(server.command[1])
         if not script.exists():
             raise LaunchError("%s: %s does not exist" % (server.name, script))
 
     try:
-        for server in servers:
-            server.start()
-        wait_ready(servers, args.timeout)
+        start_servers(servers, timeout)
     except BaseException:
         stop_all(directory, quiet=True)
         raise
     for server in servers:
-        print("sandbox: %s listening on %s (pid %d)" % (server.name, server.url, server.process.pid))
+        say("sandbox: %s listening on %s (pid %d)" % (server.name, server.url, server.process.pid))
 
     *authentik_servers, salesforce_server = servers
     env = {"AUTHENTIK_SANDBOX_%s_URL" % env_key(server.name.removeprefix("authentik-")): server.url
@@ -328,10 +369,15 @@ def start(args: argparse.Namespace) -> int:
     })
     write_private(directory / "env.json", json.dumps(env, indent=2) + "\n")
     write_private(directory / "env.sh", "".join("export %s=%s\n" % (k, shlex.quote(v)) for k, v in env.items()))
-    print("sandbox: environment in %s (source it) and %s" % (directory / "env.sh", directory / "env.json"))
-    if args.integration_config:
-        write_integration_config(Path(args.integration_config), env)
-        print("sandbox: ansible-test settings in %s" % args.integration_config)
+    say("sandbox: environment in %s (source it) and %s" % (directory / "env.sh", directory / "env.json"))
+    if integration_config:
+        write_integration_config(Path(integration_config), env)
+        say("sandbox: ansible-test settings in %s" % integration_config)
+    return env
+
+
+def start(args: argparse.Namespace) -> int:
+    start_set(Path(args.dir), args.timeout, args.enterprise, args.integration_config)
     return 0
 
 

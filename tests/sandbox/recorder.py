@@ -14,7 +14,7 @@ handed to a host it should not trust. Control API (not recorded):
 
 The same conventions as the sandboxes (launch.py): a free port with --port 0, written atomically to --port-file
 once listening; SIGTERM stops it (and, with --exit-with-parent, the end of the process that started it).
-``Recorder`` below starts one in the background and talks to its control API.
+The tests start one with ``support.sandboxes.recorder()`` (through launch.py) and read it with its ``requests()``.
 """
 
 from __future__ import annotations
@@ -25,14 +25,10 @@ import json
 import os
 import signal
 import ssl
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 DEFAULT_ANSWER = {"status": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
 ANSWER_KEYS = {"status", "headers", "body"}
@@ -201,91 +197,6 @@ def main(argv=None):
     finally:
         server.server_close()
     return 0
-
-
-# --- for tests: start one in the background, read what it recorded ----------------------------------------------
-
-class Recorder:
-    """A recorder process: ``Recorder(directory, name).start(...)``, then ``url``, ``requests()``, ``stop()``."""
-
-    def __init__(self, directory, name="recorder", host="127.0.0.1", tls_cert=None, tls_key=None, ca_file=None):
-        self.directory = Path(directory)
-        self.name, self.host = name, host
-        self.tls = (str(tls_cert), str(tls_key)) if tls_cert else None
-        self.context = ssl.create_default_context(cafile=str(ca_file)) if self.tls else None
-        self.port_file = self.directory / (name + ".port")
-        self.log_file = self.directory / (name + ".log")
-        self.process = None
-        self.url = None
-
-    def start(self, timeout=60.0):
-        """Start it and wait (bounded) until it answers its control API."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.port_file.unlink(missing_ok=True)
-        command = [sys.executable, str(Path(__file__).resolve()), "--host", self.host, "--port", "0",
-                   "--port-file", str(self.port_file), "--exit-with-parent"]
-        if self.tls:
-            command += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
-        with open(self.log_file, "wb") as log:
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                output = self.log_file.read_text(errors="replace")
-                raise RuntimeError("recorder %s exited with %s: %s" % (self.name, self.process.returncode, output))
-            try:
-                port = int(self.port_file.read_text().strip())
-                url = "%s://%s:%d" % ("https" if self.tls else "http", self.host, port)
-                self.url = url
-                self.control("GET", "requests")
-                return self
-            except (OSError, ValueError):
-                self.url = None
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("recorder %s did not answer within %ss" % (self.name, timeout))
-            time.sleep(0.05)
-
-    def control(self, method, route, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + "/_sandbox/" + route, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30, context=self.context) as response:
-                text = response.read()
-        except urllib.error.HTTPError as error:
-            raise RuntimeError("recorder %s /_sandbox/%s: HTTP %d %s" % (method, route, error.code, error.read()))
-        return json.loads(text) if text.strip() else None
-
-    def requests(self):
-        return self.control("GET", "requests")
-
-    def clear(self):
-        self.control("DELETE", "requests")
-
-    def reset(self):
-        self.control("POST", "reset")
-
-    def answer(self, status=200, headers=None, body=""):
-        return self.control("POST", "answer", {"status": status, "headers": headers or {}, "body": body})
-
-    def stop(self):
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.killpg(self.process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.process.wait(timeout=10)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        self.process.wait(timeout=10)
-        self.port_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

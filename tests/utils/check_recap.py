@@ -5,28 +5,12 @@ Exit status 0 when the recap is as expected, 1 otherwise (with the offending rec
 """
 
 import argparse
-import re
 import sys
+from pathlib import Path
 
-# e.g. "localhost : ok=12   changed=0    unreachable=0    failed=0    skipped=1    rescued=0    ignored=0"
-RECAP_LINE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support: the recap parser of the suites
 
-
-def parse_recap(text: str) -> dict[str, dict[str, int]]:
-    """Return {host: {counter: value}} from the last PLAY RECAP in the output."""
-    if "PLAY RECAP" not in text:
-        return {}
-    tail = text.rpartition("PLAY RECAP")[2]
-    hosts = {}
-    for line in tail.splitlines()[1:]:
-        match = RECAP_LINE.match(line.strip())
-        if not match:
-            if hosts:
-                break
-            continue
-        counts = dict(item.split("=") for item in match.group("counts").split())
-        hosts[match.group("host")] = {key: int(value) for key, value in counts.items()}
-    return hosts
+from support.playbooks import parse_recap  # noqa: E402
 
 
 def main() -> int:

@@ -37,6 +37,8 @@ FAULT_STATUSES = (429, 500, 502, 503, 504)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 FAULT_KINDS = (None, "redirect")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+GUARD_MODES = ("allow", "forbid")
+GUARD_STATUS = 409
 APP_METADATA = re.compile(r"^/application/saml/(?P<slug>[^/]+)/metadata/$")
 
 
@@ -68,6 +70,9 @@ class Sandbox:
         self.seq = 0
         self.faults = []
         self.fault_id = 0
+        # The check-mode write guard: while it forbids writes, every write is refused and kept as a violation.
+        self.guard_writes = "allow"
+        self.violations = []
         self.routes = []
         for cls in resources.RESOURCES:
             for op_id, handler in cls().ops():
@@ -91,6 +96,16 @@ class Sandbox:
         """The answer to the request of `entry` was written (or its connection dropped)."""
         with self.log_lock:
             self.pending = [other for other in self.pending if other is not entry]
+
+    def guard_refuses(self, entry):
+        """True (and a violation recorded) when the guard forbids writes and this request is one."""
+        if not entry["write"]:
+            return False
+        with self.log_lock:
+            if self.guard_writes != "forbid":
+                return False
+            self.violations.append({key: entry[key] for key in ("seq", "method", "path", "query", "body")})
+            return True
 
     def take_fault(self, method, path):
         with self.log_lock:
@@ -258,6 +273,7 @@ class Sandbox:
                 self.state.seed()
             with self.log_lock:
                 self.requests, self.faults, self.seq = [], [], 0
+                self.guard_writes, self.violations = "allow", []
             self.enterprise = self.default_enterprise
             self.drop_unknown_fields = self.default_drop_unknown
             return 204, None
@@ -268,6 +284,8 @@ class Sandbox:
                              "sync_count": {str(pk): n for pk, n in self.state.sync_count.items()}}
         if name == "faults":
             return self._control_faults(method, body)
+        if name == "guard":
+            return self._control_guard(method, body)
         if name == "config" and method in ("GET", "POST"):
             if method == "POST":
                 settings = ("enterprise", "drop_unknown_fields")
@@ -278,6 +296,20 @@ class Sandbox:
                 self.drop_unknown_fields = body.get("drop_unknown_fields", self.drop_unknown_fields)
             return 200, {"enterprise": self.enterprise, "drop_unknown_fields": self.drop_unknown_fields}
         return 404, {"detail": "unknown control endpoint %s %s" % (method, path)}
+
+    def _control_guard(self, method, body):
+        """The check-mode write guard: GET its state, POST {"writes": "forbid"|"allow"}, DELETE (allow, forget)."""
+        with self.log_lock:
+            if method == "POST":
+                if not isinstance(body, dict) or set(body) != {"writes"} or body["writes"] not in GUARD_MODES:
+                    return 400, {"detail": "expected {\"writes\": \"forbid\"|\"allow\"}"}
+                self.guard_writes = body["writes"]
+            elif method == "DELETE":
+                self.guard_writes, self.violations = "allow", []
+                return 204, None
+            elif method != "GET":
+                return 405, {"detail": "GET, POST or DELETE"}
+            return 200, {"writes": self.guard_writes, "violations": json.loads(json.dumps(self.violations))}
 
     def _control_faults(self, method, body):
         if method == "GET":
@@ -411,6 +443,13 @@ class Handler(BaseHTTPRequestHandler):
             sandbox.log_done(entry)
 
     def serve(self, sandbox, method, path, query, raw, entry):
+        if sandbox.guard_refuses(entry):
+            # Before any fault rule: a write in check mode is refused whatever else is armed.
+            entry["fault"], entry["status"] = "guard", GUARD_STATUS
+            body = json.dumps({"detail": "sandbox check-mode guard: %s %s is a write, and the run is in check mode "
+                                         "(writes are forbidden)" % (method, path)}).encode()
+            self.reply(GUARD_STATUS, "application/json", body, {})
+            return
         rule = sandbox.take_fault(method, path)
         if rule:
             entry["fault"] = "delay" if rule["delay"] else None

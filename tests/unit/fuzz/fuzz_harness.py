@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
 import importlib
 import io
 import json
@@ -36,11 +35,9 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 import requests
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as ansible_warnings
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes
 from requests.structures import CaseInsensitiveDict
+from support import certificates
 
 COLLECTION = "ansible_collections.sso.authentik"
 AUTHENTIK_URL = "https://authentik.fuzz.test"
@@ -65,16 +62,9 @@ READ_ONLY_SOAP = ("readMetadata", "listMetadata", "describeMetadata", "describeV
 
 
 def _make_pki():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fuzz")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=365)).sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    return key_pem, cert_pem, cert.fingerprint(hashes.SHA256()).hex()
+    key = certificates.new_key()
+    cert = certificates.certificate("fuzz", key, days=365)
+    return certificates.key_pem(key), certificates.cert_pem(cert), cert.fingerprint(hashes.SHA256()).hex()
 
 
 PRIVATE_KEY, CERTIFICATE, FINGERPRINT = _make_pki()

@@ -3,68 +3,37 @@
 Each profile runs in a subprocess with the interpreter named by AUTHENTIK_SANDBOX_PYTHON_<line> (2025_12, 2026_2,
 2026_5, 2026_8: a virtualenv with that authentik-client release and cryptography, which `make units` sets); a
 profile whose variable is not set fails. The servers run with --check-responses, so every response of every test
-is also checked against the client's response model.
+is also checked against the client's response model. They are started through tests/support/sandboxes.py.
 """
 from __future__ import annotations
 
 import http.client
 import json
-import os
-import shutil
-import signal
-import ssl
-import subprocess
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
+from support import SANDBOX_SRC, certificates, sandboxes, waits
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-SERVER = os.path.join(ROOT, "tests", "sandbox", "authentik", "server.py")
+SERVER = str(SANDBOX_SRC / "authentik" / "server.py")
 # Each profile and the authentik-client release its virtualenv holds.
 VERSIONS = {"2025.12": "2025.12.4", "2026.2": "2026.2.7", "2026.5": "2026.5.8", "2026.8": "2026.8.5"}
-PROFILES = {profile: "AUTHENTIK_SANDBOX_PYTHON_" + profile.replace(".", "_") for profile in VERSIONS}
+PROFILES = tuple(VERSIONS)
 TOKEN = "test-token"
-# Start-up deadlines and client timeouts: bounds against a hang, far above what a busy 2-core machine takes.
-START_DEADLINE = 120
+# Client timeouts: bounds against a hang, far above what a busy 2-core machine takes.
 TIMEOUT = 30
 
 
 class Sandbox:
-    """A running sandbox process and a tiny HTTP client for it."""
+    """A running sandbox server and a tiny HTTP client for it."""
 
-    def __init__(self, profile, python):
+    def __init__(self, server, profile):
+        self.server = server
         self.profile = profile
-        self.python = python
-        self.tmp = tempfile.mkdtemp(prefix="ak-sandbox-")
-        self.port_file = os.path.join(self.tmp, "port")
-        self.proc = subprocess.Popen(
-            [python, SERVER, "--profile", profile, "--port", "0", "--port-file", self.port_file, "--token", TOKEN,
-             "--check-responses"],
-            stderr=open(os.path.join(self.tmp, "stderr"), "w"),
-        )
-        self.port = None
-
-    def wait(self):
-        deadline = time.time() + START_DEADLINE
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("sandbox %s did not start: %s" % (self.profile, self.stderr()))
-            time.sleep(0.05)
-        with open(self.port_file) as handle:
-            self.port = int(handle.read())
-
-    def stderr(self):
-        with open(os.path.join(self.tmp, "stderr")) as handle:
-            return handle.read()
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.python = sandboxes.authentik_python(profile)
+        self.port = urlsplit(server.url).port
 
     def request(self, method, path, body=None, params=None, token=TOKEN, raw=False):
         """(status, headers, parsed JSON or text); path is relative to /api/v3 unless it starts with /_."""
@@ -111,19 +80,18 @@ class Sandbox:
 
 
 @pytest.fixture(scope="session")
-def servers():
-    """Start every configured profile at once (they boot in parallel), stop them at the end."""
-    missing = [variable for variable in PROFILES.values() if not os.environ.get(variable)]
-    if missing:
-        pytest.fail("%s not set: run the unit tests with `make units`" % ", ".join(missing), pytrace=False)
-    started = {profile: Sandbox(profile, os.environ[variable]) for profile, variable in PROFILES.items()}
+def servers(tmp_path_factory):
+    """Start every profile at once (they boot in parallel), stop them at the end."""
+    sandboxes.require_pythons(PROFILES)
+    directory = tmp_path_factory.mktemp("authentik-sandboxes")
+    started = sandboxes.start_or_fail(*[
+        sandboxes.authentik_server(directory, profile, token=TOKEN, extra=["--check-responses"])
+        for profile in PROFILES])
     try:
-        for sandbox in started.values():
-            sandbox.wait()
-        yield started
+        yield {server.name.removeprefix("authentik-"): Sandbox(server, server.name.removeprefix("authentik-"))
+               for server in started}
     finally:
-        for sandbox in started.values():
-            sandbox.stop()
+        sandboxes.stop(*started)
 
 
 @pytest.fixture(params=sorted(PROFILES))
@@ -651,50 +619,74 @@ def test_state_and_reset(sb):
     assert sb.ok("GET", "/_sandbox/requests") == []
 
 
-def test_refuses_a_client_of_another_version(servers):
+def test_check_mode_guard_refuses_and_records_writes(sb):
+    assert sb.ok("GET", "/_sandbox/guard") == {"writes": "allow", "violations": []}
+    armed = sb.ok("POST", "/_sandbox/guard", {"writes": "forbid"}, status=200)
+    assert armed == {"writes": "forbid", "violations": []}
+    sb.ok("GET", "/core/users/", username="jdoe")  # reads go through
+    status, body = sb.call("POST", "/propertymappings/provider/scim/", {"name": "n", "expression": "return {}"})
+    assert status == 409 and body == {"detail": "sandbox check-mode guard: POST /api/v3/propertymappings/provider/"
+                                                "scim/ is a write, and the run is in check mode (writes are forbidden)"}
+    # Before any fault rule and whatever the token: every write is refused.
+    sb.ok("POST", "/_sandbox/faults", {"method": "DELETE", "path": "/core/groups/", "status": 503, "times": 5})
+    for method in ("PUT", "PATCH", "DELETE"):
+        assert sb.call(method, "/core/groups/00000000-0000-0000-0000-000000000000/", {}, token="wrong")[0] == 409
+    assert sb.ok("GET", "/_sandbox/faults")[0]["times"] == 5  # the fault rule took nothing
+    violations = sb.ok("GET", "/_sandbox/guard")["violations"]
+    assert [(v["method"], v["path"]) for v in violations] == [
+        ("POST", "/api/v3/propertymappings/provider/scim/")] + [
+        (method, "/api/v3/core/groups/00000000-0000-0000-0000-000000000000/") for method in ("PUT", "PATCH", "DELETE")]
+    assert violations[0]["body"] == {"name": "n", "expression": "return {}"}
+    log = sb.ok("GET", "/_sandbox/requests")
+    assert [(e["seq"], e["status"]) for e in log if e["fault"] == "guard"] == [(v["seq"], 409) for v in violations]
+    assert sb.ok("GET", "/propertymappings/provider/scim/", name="n")["results"] == []  # nothing was applied
+    # Allowed again, writes go through; the violations stay until the guard is cleared or the sandbox reset.
+    sb.ok("DELETE", "/_sandbox/faults")
+    sb.ok("POST", "/_sandbox/guard", {"writes": "allow"}, status=200)
+    sb.ok("POST", "/propertymappings/provider/scim/", {"name": "n", "expression": "return {}"})
+    assert len(sb.ok("GET", "/_sandbox/guard")["violations"]) == 4
+    assert sb.request("DELETE", "/_sandbox/guard")[0] == 204
+    assert sb.ok("GET", "/_sandbox/guard") == {"writes": "allow", "violations": []}
+    sb.ok("POST", "/_sandbox/guard", {"writes": "forbid"}, status=200)
+    assert sb.call("DELETE", "/propertymappings/all/%s/" % sb.ok(
+        "GET", "/propertymappings/provider/scim/", name="n")["results"][0]["pk"])[0] == 409
+    assert sb.request("POST", "/_sandbox/reset")[0] == 204
+    assert sb.ok("GET", "/_sandbox/guard") == {"writes": "allow", "violations": []}
+
+
+@pytest.mark.parametrize("body", [{}, {"writes": "maybe"}, {"writes": "forbid", "other": 1}, ["forbid"]])
+def test_check_mode_guard_settings_are_checked(sb, body):
+    status, answer = sb.call("POST", "/_sandbox/guard", body)
+    assert status == 400 and "forbid" in answer["detail"]
+    assert sb.ok("GET", "/_sandbox/guard") == {"writes": "allow", "violations": []}
+
+
+def test_refuses_a_client_of_another_version(servers, tmp_path):
     python = servers["2025.12"].python
-    result = subprocess.run([python, SERVER, "--profile", "2026.8", "--port", "0"], capture_output=True, text=True,
-                            timeout=60, check=False)
-    assert result.returncode != 0 and "authentik-client 2025.12.4 is installed" in result.stderr
+    mismatch = sandboxes.Server("mismatch", [python, SERVER, "--profile", "2026.8"], tmp_path)
+    with pytest.raises(sandboxes.LaunchError, match="exited with code"):
+        sandboxes.start(mismatch, timeout=60)
+    assert mismatch.process.returncode != 0 and "authentik-client 2025.12.4 is installed" in mismatch.log()
 
 
-def test_tls_and_clean_shutdown(servers):
+def test_tls_and_clean_shutdown(servers, tmp_path):
     any_sandbox = next(iter(servers.values()))
-    tmp = tempfile.mkdtemp(prefix="ak-sandbox-tls-")
-    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-    script = ("import sys; sys.path.insert(0, sys.argv[1]); import state; c, k = state.generate_keypair('localhost'); "
-              "open(sys.argv[2], 'w').write(c); open(sys.argv[3], 'w').write(k)")
-    subprocess.run([any_sandbox.python, "-c", script, os.path.dirname(SERVER), cert, key], check=True, timeout=60)
-    port_file = os.path.join(tmp, "port")
-    proc = subprocess.Popen([any_sandbox.python, SERVER, "--profile", any_sandbox.profile, "--port-file", port_file,
-                             "--tls-cert", cert, "--tls-key", key], stderr=subprocess.DEVNULL)
+    files = certificates.tls_files(tmp_path)
+    server = sandboxes.start_or_fail(sandboxes.authentik_server(tmp_path, any_sandbox.profile, tls=files, name="tls"))
     try:
-        deadline = time.time() + START_DEADLINE
-        while not os.path.exists(port_file) and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        with open(port_file) as handle:
-            port = int(handle.read())
-        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=TIMEOUT, context=ssl._create_unverified_context())
+        assert server.url.startswith("https://127.0.0.1:")
+        conn = http.client.HTTPSConnection("127.0.0.1", urlsplit(server.url).port, timeout=TIMEOUT,
+                                           context=server.context)
         conn.request("GET", "/api/v3/admin/version/", headers={"Authorization": "Bearer sandbox-token"})
         response = conn.getresponse()
         assert response.status == 200 and json.loads(response.read())["version_current"].startswith(
             any_sandbox.profile)
         conn.close()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        assert server.stop() == 0  # SIGTERM: a clean exit
 
 
 # --- redirect faults, pending requests ---------------------------------------------------------------------
-
-def _waits():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("sandbox_waits", os.path.join(ROOT, "tests", "sandbox", "waits.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_redirect_fault(sb, status):
@@ -742,7 +734,6 @@ def test_redirect_rules_are_checked(sb, rule, problem):
 
 
 def test_pending_lists_a_request_until_it_is_answered(sb):
-    waits = _waits()
     sb.ok("POST", "/_sandbox/faults", {"path": "/admin/version/", "delay": 1.0}, status=201)
     assert sb.ok("GET", "/_sandbox/pending") == []
     answered = []

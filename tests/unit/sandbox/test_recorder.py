@@ -1,37 +1,21 @@
-"""The recording server (tests/sandbox/recorder.py): the "other host" that the redirect tests point a client at."""
+"""The recording server (tests/sandbox/recorder.py): the "other host" that the redirect tests point a client at.
+Started by tests/support/sandboxes.py (recorder()), as the tests use it."""
 
 import base64
-import datetime
-import importlib.util
-import ipaddress
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from support import TESTS, certificates, sandboxes, waits
 
-RECORDER = Path(__file__).resolve().parents[2] / "sandbox" / "recorder.py"
 TIMEOUT = 30
-
-
-def _recorder_module():
-    spec = importlib.util.spec_from_file_location("sandbox_recorder", RECORDER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-recorder = _recorder_module()
 
 
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory):
-    server = recorder.Recorder(tmp_path_factory.mktemp("recorder")).start()
+    server = sandboxes.start(sandboxes.recorder(tmp_path_factory.mktemp("recorder")))
     try:
         yield server
     finally:
@@ -72,44 +56,16 @@ def test_the_answer_can_be_configured(rec):
     response = requests.get(rec.url + "/anything", timeout=TIMEOUT)
     assert (response.status_code, response.headers["X-Recorder"], response.text) == (418, "yes", "teapot")
     with pytest.raises(RuntimeError, match="HTTP 400"):
-        rec.control("POST", "answer", {"status": 200, "cookies": {}})
+        rec.control.call("POST", "answer", {"status": 200, "cookies": {}})
     with pytest.raises(RuntimeError, match="HTTP 400"):
-        rec.control("POST", "answer", {"status": 99})
+        rec.control.call("POST", "answer", {"status": 99})
     rec.reset()
     assert requests.get(rec.url + "/anything", timeout=TIMEOUT).json() == {}
 
 
-def _tls_files(directory):
-    """A CA and a certificate for 127.0.0.2, 127.0.0.1 and localhost signed by it."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def build(subject, key, issuer, issuer_key, ca):
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=2))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if not ca:
-            builder = builder.add_extension(x509.SubjectAlternativeName([
-                x509.IPAddress(ipaddress.ip_address("127.0.0.2")), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                x509.DNSName("localhost")]), critical=False)
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    ca_key, key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _key in range(2))
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "recorder test CA")])
-    ca = build(ca_name, ca_key, ca_name, ca_key, True)
-    cert = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.2")]), key, ca_name, ca_key, False)
-    files = {name: directory / (name + ".pem") for name in ("ca", "cert", "key")}
-    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    files["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    files["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
-    return files
-
-
 def test_https_on_another_loopback_host(tmp_path):
-    files = _tls_files(tmp_path)
-    server = recorder.Recorder(tmp_path, "tls", host="127.0.0.2", tls_cert=files["cert"], tls_key=files["key"],
-                               ca_file=files["ca"]).start()
+    files = certificates.tls_files(tmp_path, "127.0.0.2", ips=("127.0.0.2", "127.0.0.1"), dns=("localhost",))
+    server = sandboxes.start(sandboxes.recorder(tmp_path, "tls", host="127.0.0.2", tls=files))
     try:
         assert server.url.startswith("https://127.0.0.2:")
         response = requests.post(server.url + "/x", json={"a": 1}, verify=str(files["ca"]), timeout=TIMEOUT)
@@ -122,8 +78,8 @@ def test_https_on_another_loopback_host(tmp_path):
 
 
 def test_refuses_a_host_that_is_not_loopback(tmp_path):
-    with pytest.raises(RuntimeError, match="loopback"):
-        recorder.Recorder(tmp_path, "public", host="0.0.0.0").start()
+    with pytest.raises(sandboxes.LaunchError, match="loopback"):
+        sandboxes.start(sandboxes.recorder(tmp_path, "public", host="0.0.0.0"))
 
 
 def _alive(pid):
@@ -135,16 +91,12 @@ def _alive(pid):
 
 
 def test_exits_with_the_process_that_started_it(tmp_path):
-    spec = importlib.util.spec_from_file_location("sandbox_waits", RECORDER.parent / "waits.py")
-    waits = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(waits)
-    script = ("import importlib.util, os, sys\n"
-              "spec = importlib.util.spec_from_file_location('recorder', sys.argv[1])\n"
-              "module = importlib.util.module_from_spec(spec)\n"
-              "spec.loader.exec_module(module)\n"
-              "print(module.Recorder(sys.argv[2]).start().process.pid, flush=True)\n"
+    script = ("import os, sys\n"
+              "sys.path.insert(0, sys.argv[1])\n"
+              "from support import sandboxes\n"
+              "print(sandboxes.start(sandboxes.recorder(sys.argv[2])).process.pid, flush=True)\n"
               "os._exit(0)  # gone without stopping it\n")
-    done = subprocess.run([sys.executable, "-c", script, str(RECORDER), str(tmp_path)], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", script, str(TESTS), str(tmp_path)], capture_output=True,
                           text=True, timeout=120, check=True)
     pid = int(done.stdout)
     waits.wait_until(lambda: not _alive(pid), "the recorder gone")

@@ -1,34 +1,25 @@
 """The Salesforce sandbox (tests/sandbox/salesforce) behaves like the contract says.
 
-Starts the server once on a free port in a subprocess; every test starts from a reset org.
+Starts the server once on a free port (tests/support/sandboxes.py); every test starts from a reset org.
 """
 
 import base64
-import ipaddress
 import json
-import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import requests
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
-
-SERVER = Path(__file__).resolve().parents[2] / "sandbox" / "salesforce" / "server.py"
+from cryptography.hazmat.primitives.asymmetric import padding
+from support import certificates, sandboxes, waits
 ORG_15 = "00D5g000004Ab1C"
 CLIENT_ID = "3MVG9sandboxTestClient"
 CLIENT_SECRET = "sandbox-test-secret"
 USERNAME = "admin@example.com"
 MD = "{http://soap.sforce.com/2006/04/metadata}"
-# Client timeouts and start-up deadlines: bounds against a hang, far above what a busy 2-core machine takes.
+# Client timeouts: bounds against a hang, far above what a busy 2-core machine takes.
 TIMEOUT = 30
-START_DEADLINE = 120
 SOAP_ENV = "{http://schemas.xmlsoap.org/soap/envelope/}"
 SAML_ORDER = [  # the SamlSsoConfig sequence of the Metadata WSDL, fullName (from Metadata) first
     "fullName", "attributeName", "attributeNameIdFormat", "decryptionCertificate", "errorUrl", "executionUserId",
@@ -40,15 +31,8 @@ SAML_ORDER = [  # the SamlSsoConfig sequence of the Metadata WSDL, fullName (fro
 
 
 def make_key_and_cert(common_name="sandbox-test"):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256())
-    )
-    return key, cert
+    key = certificates.new_key()
+    return key, certificates.certificate(common_name, key, days=30)
 
 
 JWT_KEY, JWT_CERT = make_key_and_cert("jwt")
@@ -56,36 +40,21 @@ IDP_KEY, IDP_CERT = make_key_and_cert("authentik")
 IDP_CERT_B64 = base64.b64encode(IDP_CERT.public_bytes(serialization.Encoding.DER)).decode()
 
 
-def start_sandbox(directory, *extra):
-    """Start server.py on a free port; returns (process, port). The caller terminates the process."""
-    config = directory / "config.json"
-    config.write_text(json.dumps({
-        "org_id": ORG_15, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "username": USERNAME,
-        "jwt_certificate": JWT_CERT.public_bytes(serialization.Encoding.PEM).decode(),
-        "api_versions": ["60.0", "61.0", "62.0", "63.0", "64.0", "65.0"],
-    }))
-    port_file = directory / "port"
-    with open(directory / "server.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, str(SERVER), "--config", str(config), "--port", "0",
-                                    "--port-file", str(port_file), *extra], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + START_DEADLINE
-    while not port_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            pytest.fail("the sandbox did not start:\n" + (directory / "server.log").read_text())
-        time.sleep(0.05)
-    return process, port_file.read_text().strip()
+CONFIG = {
+    "org_id": ORG_15, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "username": USERNAME,
+    "jwt_certificate": JWT_CERT.public_bytes(serialization.Encoding.PEM).decode(),
+    "api_versions": ["60.0", "61.0", "62.0", "63.0", "64.0", "65.0"],
+}
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
-    process, port = start_sandbox(tmp_path_factory.mktemp("salesforce-sandbox"))
+    server = sandboxes.start_or_fail(sandboxes.salesforce_server(tmp_path_factory.mktemp("salesforce-sandbox"),
+                                                                 CONFIG))
     try:
-        yield "http://127.0.0.1:%s" % port
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 @pytest.fixture()
@@ -538,31 +507,78 @@ def test_request_log(url):
     assert requests.get(url + "/_sandbox/requests", timeout=TIMEOUT).json() == []
 
 
+# --- the check-mode write guard ----------------------------------------------------------------------------------
+
+def guard(url, method="GET", body=None):
+    response = requests.request(method, url + "/_sandbox/guard", json=body, timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_check_mode_guard_refuses_and_records_every_kind_of_write(url):
+    assert guard(url) == {"writes": "allow", "violations": []}
+    assert guard(url, "POST", {"writes": "forbid"}) == {"writes": "forbid", "violations": []}
+    access_token = token(url)  # the OAuth token POST is no write
+    reads = ["<met:listMetadata><met:queries><met:type>SamlSsoConfig</met:type></met:queries>"
+             "<met:asOfVersion>63.0</met:asOfVersion></met:listMetadata>",
+             "<met:describeMetadata><met:asOfVersion>63.0</met:asOfVersion></met:describeMetadata>"]
+    for call in reads:
+        assert soap(url, access_token, call)[0] == 200
+    assert read(url, access_token, "SamlSsoConfig", "authentik").find(MD + "fullName") is None
+    assert rest(url, "/services/data/v63.0/limits", access_token).status_code == 200
+    status, root = save(url, access_token, "createMetadata", metadata("SamlSsoConfig", *saml_fields()))
+    assert status == 500 and fault_of(root) == (
+        "sf:CHECK_MODE_WRITE", "CHECK_MODE_WRITE: sandbox check-mode guard: createMetadata SamlSsoConfig is a write, "
+        "and the run is in check mode (writes are forbidden)")
+    status, root = soap(url, access_token, "<met:deploy><met:ZipFile>UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==</met:ZipFile>"
+                                           "</met:deploy>")
+    assert status == 500 and fault_of(root)[0] == "sf:CHECK_MODE_WRITE"  # not implemented, yet refused as a write
+    headers = {"Authorization": "Bearer " + access_token}
+    scim = requests.post(url + "/services/scim/v2/Users", json={"userName": "x@example.com"}, headers=headers,
+                         timeout=TIMEOUT)
+    assert scim.status_code == 403 and "check-mode guard" in scim.json()["detail"]
+    patch = requests.patch(url + "/services/data/v63.0/sobjects/User/005000000000001", json={}, headers=headers,
+                           timeout=TIMEOUT)
+    assert patch.status_code == 403 and patch.json()[0]["errorCode"] == "CHECK_MODE_WRITE"
+    # Nothing was applied, and each refused write is a violation and a log entry.
+    assert not requests.get(url + "/_sandbox/state", timeout=TIMEOUT).json()["metadata"].get("SamlSsoConfig")
+    violations = guard(url)["violations"]
+    assert [(v["api"], v["operation"], v["types"]) for v in violations] == [
+        ("soap", "createMetadata", ["SamlSsoConfig"]), ("soap", "deploy", []), ("scim", "createUsers", ["Users"]),
+        ("rest", "sobject", ["User"])]
+    log = requests.get(url + "/_sandbox/requests", timeout=TIMEOUT).json()
+    assert [e["seq"] for e in log if e["fault"] == "guard"] == [v["seq"] for v in violations]
+    # Allowed again: a write goes through; the violations stay until the guard is cleared or the sandbox reset.
+    assert guard(url, "POST", {"writes": "allow"})["writes"] == "allow"
+    status, root = save(url, access_token, "createMetadata", metadata("SamlSsoConfig", *saml_fields()))
+    assert status == 200 and results(root)[0].findtext(MD + "success") == "true"
+    assert len(guard(url)["violations"]) == 4
+    assert guard(url, "DELETE") == {"cleared": True}
+    assert guard(url) == {"writes": "allow", "violations": []}
+    guard(url, "POST", {"writes": "forbid"})
+    delete = "<met:type>SamlSsoConfig</met:type><met:fullNames>authentik</met:fullNames>"
+    assert save(url, access_token, "deleteMetadata", delete)[0] == 500
+    assert requests.post(url + "/_sandbox/reset", timeout=TIMEOUT).status_code == 200
+    assert guard(url) == {"writes": "allow", "violations": []}
+
+
+@pytest.mark.parametrize("body", [{}, {"writes": "maybe"}, {"writes": "forbid", "other": 1}, ["forbid"]])
+def test_check_mode_guard_settings_are_checked(url, body):
+    response = requests.post(url + "/_sandbox/guard", json=body, timeout=TIMEOUT)
+    assert response.status_code == 400 and "forbid" in response.json()["error"]
+    assert guard(url) == {"writes": "allow", "violations": []}
+
+
 def test_a_wsdl_generated_client_interoperates(tmp_path, monkeypatch):
     """simple-salesforce's zeep client, built from the same WSDL, talks to the sandbox over HTTPS."""
     from simple_salesforce import Salesforce
 
-    key = make_key_and_cert()[0]
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(timezone.utc)
-    tls_cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    (tmp_path / "tls.crt").write_bytes(tls_cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "tls.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
-    process, port = start_sandbox(tmp_path, "--tls-cert", str(tmp_path / "tls.crt"),
-                                  "--tls-key", str(tmp_path / "tls.key"))
+    files = certificates.tls_files(tmp_path)
+    server = sandboxes.start_or_fail(sandboxes.salesforce_server(tmp_path, CONFIG, tls=files))
+    port = server.url.rsplit(":", 1)[1]
     try:
         # zeep makes its own requests session: trust the sandbox's certificate through the environment.
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "tls.crt"))
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(files["ca"]))
         monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
         session = requests.Session()
         url = "https://127.0.0.1:" + port
@@ -586,8 +602,7 @@ def test_a_wsdl_generated_client_interoperates(tmp_path, monkeypatch):
         with pytest.raises(Exception, match="INVALID_CROSS_REFERENCE_KEY"):
             mdapi.SamlSsoConfig.delete("authentik")
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 # --- SCIM -------------------------------------------------------------------------------------------------------
@@ -621,15 +636,6 @@ def test_scim_users(url):
 
 
 # --- redirect faults, pending requests ---------------------------------------------------------------------
-
-def _waits():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("sandbox_waits", SERVER.parents[1] / "waits.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_redirect_fault(url, status):
@@ -688,8 +694,6 @@ def test_redirect_rules_are_checked(url, rule, problem):
 
 def test_pending_lists_a_request_until_it_is_answered(url):
     import threading
-
-    waits = _waits()
 
     def control(route):
         return requests.get(url + "/_sandbox/" + route, timeout=TIMEOUT).json()

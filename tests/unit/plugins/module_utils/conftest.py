@@ -5,19 +5,17 @@
 from __future__ import annotations
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from support import certificates
 
 
 @pytest.fixture(scope="session")
 def rsa_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return certificates.new_key()
 
 
 @pytest.fixture(scope="session")
 def rsa_pem(rsa_key):
-    return rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption()).decode()
+    return certificates.key_pem(rsa_key)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ over a scripted transport."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
@@ -15,7 +17,7 @@ from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
 )
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Ref
 from ansible_collections.sso.authentik.plugins.module_utils._http import HttpError, Scrubber
-from unit_support import Response
+from support.fakes import response
 
 
 @pytest.fixture
@@ -36,13 +38,13 @@ def scripted(monkeypatch):
 
 
 def page(results, next_page=0):
-    return Response(200, {"pagination": {"next": next_page, "count": len(results)}, "results": results})
+    return response(200, {"pagination": {"next": next_page, "count": len(results)}, "results": results})
 
 
 def test_bearer_token_and_base_url(scripted):
     client, calls, answers, _sleeps = scripted
     assert client.session.headers["Authorization"] == "Bearer tok"
-    answers.append(Response(200, {"version_current": "2025.12.4"}))
+    answers.append(response(200, {"version_current": "2025.12.4"}))
     assert client.version == (2025, 12, 4)
     assert client.version == (2025, 12, 4)  # read once per run
     assert calls == [("GET", "/admin/version/", {}, None)]
@@ -52,7 +54,7 @@ def test_bearer_token_and_base_url(scripted):
                                              ("2026.11.0-rc1", True)])
 def test_a_version_outside_the_supported_range_is_warned_about(scripted, version, warned):
     client, _calls, answers, _sleeps = scripted
-    answers.append(Response(200, {"version_current": version}))
+    answers.append(response(200, {"version_current": version}))
     assert client.version
     expected = ["authentik %s is outside the supported range (2025.10 to 2026.8); fields that changed may be set "
                 "wrongly or not at all." % version] if warned else []
@@ -89,7 +91,7 @@ def test_resolve_caches_per_run(scripted):
 
 def test_429_is_retried_after_retry_after(scripted):
     client, calls, answers, sleeps = scripted
-    answers.extend([Response(429, {"detail": "slow down"}, headers={"Retry-After": "2"}), Response(200, {"ok": 1})])
+    answers.extend([response(429, {"detail": "slow down"}, headers={"Retry-After": "2"}), response(200, {"ok": 1})])
     assert client.get("/x/") == {"ok": 1}
     assert sleeps == [2.0] and len(calls) == 2
 
@@ -105,17 +107,17 @@ def test_503_and_connection_errors_are_retried_with_a_bound(scripted):
 
 def test_post_is_not_repeated_blindly_when_its_outcome_is_unknown(scripted):
     client, calls, answers, _sleeps = scripted
-    answers.append(Response(502, text="bad gateway"))
+    answers.append(response(502, text="bad gateway"))
     with pytest.raises(WriteOutcomeUnknown):
         client.post("/x/", {"name": "a"})
     assert len(calls) == 1
-    answers.extend([Response(503, {}), Response(201, {"name": "a"})])
+    answers.extend([response(503, {}), response(201, {"name": "a"})])
     assert client.post("/x/", {"name": "a"}) == {"name": "a"}  # 503: not processed, safe to repeat
 
 
 def test_403_says_token_invalid_or_lacks_permission(scripted):
     client, _calls, answers, _sleeps = scripted
-    answers.append(Response(403, {"detail": "Token invalid/expired"}))
+    answers.append(response(403, {"detail": "Token invalid/expired"}))
     with pytest.raises(AuthentikError) as err:
         client.get("/core/users/me/")
     assert err.value.msg == ("GET /api/v3/core/users/me/: HTTP 403, the token is invalid or lacks permission "
@@ -125,7 +127,7 @@ def test_403_says_token_invalid_or_lacks_permission(scripted):
 
 def test_400_lists_the_servers_field_messages(scripted):
     client, _calls, answers, _sleeps = scripted
-    answers.append(Response(400, {"acs_url": ["Enter a valid URL."], "non_field_errors": ["Sign something."]}))
+    answers.append(response(400, {"acs_url": ["Enter a valid URL."], "non_field_errors": ["Sign something."]}))
     with pytest.raises(AuthentikError, match=r"POST /api/v3/providers/saml/: HTTP 400: acs_url: Enter a valid URL.; "
                                              r"Sign something."):
         client.post("/providers/saml/", {})
@@ -140,7 +142,7 @@ def test_tls_failure_explains_ca_path(scripted):
 
 def test_not_json_is_explained(scripted):
     client, _calls, answers, _sleeps = scripted
-    answers.append(Response(200, text="<html>login</html>"))
+    answers.append(response(200, text="<html>login</html>"))
     with pytest.raises(AuthentikError, match="not JSON"):
         client.get("/x/")
 
@@ -221,7 +223,7 @@ def test_no_retry_loop_of_its_own():
 @pytest.mark.parametrize("status", [502, 504])
 def test_idempotent_calls_are_repeated_after_a_maybe_applied_status(scripted, method, status):
     client, calls, answers, sleeps = scripted
-    answers.extend([Response(status, text="gateway"), Response(200, {"ok": 1})])
+    answers.extend([response(status, text="gateway"), response(200, {"ok": 1})])
     assert client.request(method, "/x/1/", json={} if method == "PATCH" else None) == {"ok": 1}
     assert len(calls) == 2 and len(sleeps) == 1
 
@@ -229,7 +231,7 @@ def test_idempotent_calls_are_repeated_after_a_maybe_applied_status(scripted, me
 @pytest.mark.parametrize("status", [502, 504])
 def test_post_after_a_maybe_applied_status_is_an_unknown_outcome(scripted, status):
     client, calls, answers, _sleeps = scripted
-    answers.append(Response(status, text="gateway"))
+    answers.append(response(status, text="gateway"))
     with pytest.raises(WriteOutcomeUnknown, match="may or may not have been applied"):
         client.post("/x/", {"name": "a"})
     assert len(calls) == 1
@@ -245,15 +247,15 @@ def test_post_read_timeout_is_an_unknown_outcome_and_not_repeated(scripted):
 
 def test_retry_after_garbage_falls_back_to_the_backoff(scripted):
     client, _calls, answers, sleeps = scripted
-    answers.extend([Response(429, {}, headers={"Retry-After": "nan"}), Response(429, {}, headers={"Retry-After": "-5"}),
-                    Response(429, {}, headers={"Retry-After": "99999"}), Response(200, {"ok": 1})])
+    answers.extend([response(429, {}, headers={"Retry-After": "nan"}), response(429, {}, headers={"Retry-After": "-5"}),
+                    response(429, {}, headers={"Retry-After": "99999"}), response(200, {"ok": 1})])
     assert client.get("/x/") == {"ok": 1}
     assert len(sleeps) == 3 and all(0 < s <= 8 for s in sleeps)
 
 
 def test_retries_exhausted_say_how_many(scripted):
     client, calls, answers, _sleeps = scripted
-    answers.extend([Response(503, {"detail": "busy"})] * 4)
+    answers.extend([response(503, {"detail": "busy"})] * 4)
     with pytest.raises(AuthentikError, match=r"HTTP 503: busy \(after 3 retries\)"):
         client.get("/x/")
     assert len(calls) == 4
@@ -261,7 +263,7 @@ def test_retries_exhausted_say_how_many(scripted):
 
 def test_html_error_page_becomes_words(scripted):
     client, _calls, answers, _sleeps = scripted
-    answers.append(Response(500, text="<html><style>p{}</style><body><h1>Oops</h1><p>broken</p></body></html>"))
+    answers.append(response(500, text="<html><style>p{}</style><body><h1>Oops</h1><p>broken</p></body></html>"))
     with pytest.raises(AuthentikError) as err:
         client.get("/x/")
     assert err.value.msg == "GET /api/v3/x/: HTTP 500: Oops broken"
@@ -269,14 +271,14 @@ def test_html_error_page_becomes_words(scripted):
 
 def test_405_with_an_empty_answer(scripted):
     client, _calls, answers, _sleeps = scripted
-    answers.append(Response(405, text=""))
+    answers.append(response(405, text=""))
     with pytest.raises(AuthentikError, match="HTTP 405 with an empty answer"):
         client.patch("/x/1/", {})
 
 
 def test_redirect_of_a_write_is_not_followed(scripted):
     client, calls, answers, _sleeps = scripted
-    answers.append(Response(307, text="", headers={"Location": "https://evil.example/api/v3/x/"}))
+    answers.append(response(307, text="", headers={"Location": "https://evil.example/api/v3/x/"}))
     with pytest.raises(AuthentikError, match="redirect to https://evil.example/api/v3/x/. Not followed"):
         client.post("/x/", {"key_data": "secret"})
     assert len(calls) == 1
@@ -337,7 +339,7 @@ def test_url_that_would_change_the_target_is_refused(url, words):
 ])
 def test_list_answers_of_the_wrong_shape(scripted, body, words):
     client, _calls, answers, _sleeps = scripted
-    answers.append(Response(200, body))
+    answers.append(response(200, text=json.dumps(body)))
     with pytest.raises(AuthentikError) as err:
         client.list("/core/groups/")
     assert words in err.value.msg
@@ -346,7 +348,7 @@ def test_list_answers_of_the_wrong_shape(scripted, body, words):
 @pytest.mark.parametrize("body", [{"build_hash": ""}, ["2025.12.4"], {"version_current": None}])
 def test_version_answer_of_the_wrong_shape(scripted, body):
     client, _calls, answers, _sleeps = scripted
-    answers.append(Response(200, body))
+    answers.append(response(200, body))
     with pytest.raises(AuthentikError, match="/admin/version/"):
         assert client.version
 
@@ -360,7 +362,7 @@ def test_resolve_answer_without_its_id(scripted):
 
 def test_post_answer_that_is_not_an_object(scripted):
     client, _calls, answers, _sleeps = scripted
-    answers.append(Response(201, ["created"]))
+    answers.append(response(201, ["created"]))
     with pytest.raises(AuthentikError, match="POST /api/v3/x/: the answer is a list"):
         client.post("/x/", {})
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.sso.authentik.plugins.module_utils._engine import MASK, EngineError, Field, Ref, Resource
-
-
-class FakeModule:
-    def __init__(self, check_mode=False):
-        self.check_mode = check_mode
+from support.fakes import FakeModule
 
 
 class Store:

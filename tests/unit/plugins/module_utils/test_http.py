@@ -26,6 +26,7 @@ from ansible_collections.sso.authentik.plugins.module_utils._http import (
     reached_server,
     retry_after_seconds,
 )
+from support.fakes import FakeHTTP, response
 
 NOW = 1_700_000_000.0
 
@@ -104,52 +105,30 @@ def test_read_timeout_and_reset_may_have_reached_the_server():
     assert describe_exception(requests.exceptions.ConnectTimeout("x"), 7) == "the connection timed out after 7 seconds"
 
 
-# -- the request loop, over a scripted session -----------------------------------------------------------------
-
-class Answer:
-    def __init__(self, status, headers=None, text=""):
-        self.status_code = status
-        self.headers = headers or {}
-        self.text = text
-        self.content = text.encode()
-
-
-class Session:
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.calls = []
-        self.headers = {"Authorization": "Bearer tok"}
-
-    def request(self, method, url, **kwargs):
-        self.calls.append((method, url, kwargs))
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
+# -- the request loop, over a scripted session (support.fakes) ----------------------------------------------
 
 def http(*answers, retries=3):
     slept = []
-    session = Session(*answers)
+    session = FakeHTTP(*answers, headers={"Authorization": "Bearer tok"})
     return Http("authentik", "url", retries=retries, session=session,
                 backoff=Backoff(0.5, 8.0, sleep=slept.append, rand=lambda: 1.0)), session, slept
 
 
 def test_429_waits_for_retry_after_then_succeeds():
-    client, session, slept = http(Answer(429, {"Retry-After": "2"}), Answer(200))
+    client, session, slept = http(response(429, headers={"Retry-After": "2"}), response(200))
     assert client.send("GET", "https://ak.example/x", "GET /x").status_code == 200
     assert slept == [2.0] and len(session.calls) == 2
 
 
 def test_post_with_a_lost_answer_is_not_repeated():
-    client, session, _slept = http(Answer(502))
+    client, session, _slept = http(response(502))
     with pytest.raises(WriteOutcomeUnknown, match="HTTP 502 from https://ak.example; the change may or may not"):
         client.send("POST", "https://ak.example/x", "POST /x")
     assert len(session.calls) == 1
 
 
 def test_post_503_is_repeated_it_was_not_processed():
-    client, session, _slept = http(Answer(503), Answer(201))
+    client, session, _slept = http(response(503), response(201))
     assert client.send("POST", "https://ak.example/x", "POST /x").status_code == 201
     assert len(session.calls) == 2
 
@@ -163,7 +142,7 @@ def test_connection_errors_are_retried_with_a_bound():
 
 
 def test_no_redirect_is_followed_by_itself():
-    client, session, _slept = http(Answer(200))
+    client, session, _slept = http(response(200))
     client.send("GET", "https://ak.example/x", "GET /x")
     assert session.calls[0][2]["allow_redirects"] is False
 
@@ -171,7 +150,7 @@ def test_no_redirect_is_followed_by_itself():
 @pytest.mark.parametrize("method", ["POST", "PATCH", "PUT", "DELETE"])
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_write_redirect_to_another_host_is_refused_and_nothing_is_sent_there(method, status):
-    client, session, _slept = http(Answer(status, {"Location": "https://other.example:8443/steal?x=1"}))
+    client, session, _slept = http(response(status, headers={"Location": "https://other.example:8443/steal?x=1"}))
     with pytest.raises(HttpError) as info:
         client.send(method, "https://ak.example/api/v3/x/", "%s /x" % method, json={"key_data": "PRIVATE"})
     assert "a redirect to https://other.example:8443/steal?x=1. Not followed" in info.value.msg
@@ -180,14 +159,14 @@ def test_write_redirect_to_another_host_is_refused_and_nothing_is_sent_there(met
 
 
 def test_write_redirect_to_the_same_host_is_refused_too():
-    client, session, _slept = http(Answer(307, {"Location": "/elsewhere/"}))
+    client, session, _slept = http(response(307, headers={"Location": "/elsewhere/"}))
     with pytest.raises(HttpError, match="redirect to https://ak.example/elsewhere/"):
         client.send("POST", "https://ak.example/x/", "POST /x")
     assert len(session.calls) == 1
 
 
 def test_get_redirect_to_another_host_is_followed_without_credentials():
-    client, session, _slept = http(Answer(302, {"Location": "https://cdn.example/file"}), Answer(200))
+    client, session, _slept = http(response(302, headers={"Location": "https://cdn.example/file"}), response(200))
     client.send("GET", "https://ak.example/x", "GET /x", headers={"Accept": "application/json"}, params={"a": 1})
     assert session.calls[1][1] == "https://cdn.example/file"
     headers = session.calls[1][2]["headers"]
@@ -197,34 +176,34 @@ def test_get_redirect_to_another_host_is_followed_without_credentials():
 
 
 def test_get_redirect_on_the_same_host_keeps_credentials():
-    client, session, _slept = http(Answer(301, {"Location": "/y"}), Answer(200))
+    client, session, _slept = http(response(301, headers={"Location": "/y"}), response(200))
     client.send("GET", "https://ak.example/x", "GET /x")
     assert session.calls[1][1] == "https://ak.example/y"
     assert "Authorization" not in (session.calls[1][2].get("headers") or {})
 
 
 def test_http_to_https_redirect_says_use_https():
-    client, session, _slept = http(Answer(301, {"Location": "https://ak.example/x"}))
+    client, session, _slept = http(response(301, headers={"Location": "https://ak.example/x"}))
     with pytest.raises(HttpError, match="redirects plain http to https://ak.example/x; use https://ak.example as url"):
         client.send("GET", "http://ak.example/x", "GET /x")
     assert len(session.calls) == 1
 
 
 def test_redirect_to_another_scheme_is_refused():
-    client, _session, _slept = http(Answer(302, {"Location": "file:///etc/passwd"}))
+    client, _session, _slept = http(response(302, headers={"Location": "file:///etc/passwd"}))
     with pytest.raises(HttpError, match="Not followed"):
         client.send("GET", "https://ak.example/x", "GET /x")
 
 
 def test_redirect_loop_is_bounded():
-    client, session, _slept = http(*[Answer(302, {"Location": "/loop"})] * 10)
+    client, session, _slept = http(*[response(302, headers={"Location": "/loop"})] * 10)
     with pytest.raises(HttpError, match="more than 5 redirects"):
         client.send("GET", "https://ak.example/x", "GET /x")
     assert len(session.calls) == 6
 
 
 def test_redirect_location_credentials_are_scrubbed():
-    client, _session, _slept = http(Answer(307, {"Location": "https://user:hunter22@other.example/"}))
+    client, _session, _slept = http(response(307, headers={"Location": "https://user:hunter22@other.example/"}))
     with pytest.raises(HttpError) as info:
         client.send("POST", "https://ak.example/x", "POST /x")
     assert "hunter22" not in info.value.msg

@@ -2,11 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixes found by tests/reliability, at the client level: a create whose answer was lost is looked up before it is
 sent again (Salesforce), a given access token expiring mid-run is replaced by a login when one is possible, and
-HTML error pages become words (authentik). Scripted transports, no server."""
+HTML error pages become words (authentik). Scripted transports (support.fakes), no server; rsa_pem is in
+conftest.py."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 import requests
@@ -17,8 +17,7 @@ from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login im
     AccessTokenLogin, JwtBearerLogin, select_login)
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_metadata import MetadataClient
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_session import SalesforceSession
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from support.fakes import FakeHTTP, response
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 INSTANCE = "https://acme.my.salesforce.com"
@@ -32,27 +31,6 @@ FOUND = SOAP % ('<readMetadataResponse><result><records xsi:type="SamlSsoConfig"
                 "<issuer>https://ak.example</issuer></records></result></readMetadataResponse>")
 MISSING = SOAP % '<readMetadataResponse><result><records xsi:nil="true"/></result></readMetadataResponse>'
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
-
-
-def response(status, body, content_type="text/xml"):
-    resp = requests.Response()
-    resp.status_code = status
-    resp._content = (json.dumps(body) if isinstance(body, (list, dict)) else body).encode()
-    resp.headers["Content-Type"] = "application/json" if isinstance(body, (list, dict)) else content_type
-    resp.encoding = "utf-8"
-    return resp
-
-
-class FakeHTTP:
-    def __init__(self, *answers):
-        self.answers, self.calls = list(answers), []
-
-    def request(self, method, url, **kwargs):
-        self.calls.append((method, url, kwargs))
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
 
 
 def operations(http):
@@ -70,7 +48,7 @@ DROPPED = requests.exceptions.ConnectionError("('Connection aborted.', RemoteDis
 
 
 @pytest.mark.parametrize("lost", [DROPPED, requests.exceptions.ReadTimeout("read timed out"),
-                                  response(502, "<html>Bad Gateway</html>", "text/html")])
+                                  response(502, "<html>Bad Gateway</html>", content_type="text/html")])
 def test_create_with_a_lost_answer_that_was_applied_is_not_sent_again(lost):
     client, http = metadata(lost, response(200, FOUND))
     results = client.create("SamlSsoConfig", {"fullName": "authentik", "issuer": "https://ak.example"})
@@ -97,13 +75,6 @@ def test_a_refused_connection_is_not_an_unknown_outcome():
     with pytest.raises(SalesforceError) as info:
         session.request("POST", "/services/data/v63.0/x", idempotent=False)
     assert not isinstance(info.value, WriteOutcomeUnknown)
-
-
-@pytest.fixture(scope="module")
-def rsa_pem():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
 
 
 def test_access_token_with_a_login_option_falls_back_to_that_login(rsa_pem):

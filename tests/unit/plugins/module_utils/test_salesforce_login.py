@@ -21,9 +21,10 @@ from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login im
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_session import SalesforceSession
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 from salesforce_fakes import (
     FakeHTTP, INSTANCE, TOKEN, fixture, hosts, jwt_login, make_session, redirect, response, token_response)
+from support import certificates
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -135,15 +136,14 @@ def test_private_key_problems_named(tmp_path):
     assert refused(private_key=garbage) == "private_key is not a valid PEM private key"
     assert "cannot be read" in refused(private_key_file=str(tmp_path / "missing.pem"))
 
-    other = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    other = certificates.new_key(size=1024)
     encrypted = other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.BestAvailableEncryption(b"pw"))
     path = tmp_path / "enc.pem"
     path.write_bytes(encrypted)
     assert "private_key_file is encrypted" in refused(private_key_file=str(path))
 
-    ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    ec_pem = certificates.key_pem(certificates.new_key("ec"))
     assert "must be an RSA private key" in refused(private_key=ec_pem)
     # The message never repeats the key material.
     assert "AAAA" not in refused(private_key=garbage)

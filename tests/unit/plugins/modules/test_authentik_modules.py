@@ -22,14 +22,15 @@ from ansible_collections.sso.authentik.plugins.modules import (
     scim_property_mapping,
     scim_provider,
 )
-from unit_support import Response, self_signed
+from support.certificates import self_signed
+from support.fakes import response
 
 TOKEN = "ak-T0ken-0123456789abcdef"
 CONN = {"url": "https://ak.example", "token": TOKEN, "retries": 0}
 
 
 def page(*results):
-    return Response(200, {"pagination": {"next": 0, "count": len(results)}, "results": list(results)})
+    return response(200, {"pagination": {"next": 0, "count": len(results)}, "results": list(results)})
 
 
 class Server:
@@ -163,7 +164,7 @@ def test_empty_acs_url_on_an_existing_provider_is_refused_before_the_patch(monke
 def test_hidden_launch_url_is_allowed(monkeypatch, capsys):
     app = {"pk": "u1", "slug": "a", "name": "A", "meta_launch_url": "blank://blank"}
     result, server = run(monkeypatch, capsys, application, {"slug": "a", "launch_url": "blank://blank"},
-                         [("GET", "/core/applications/a/", Response(200, app))])
+                         [("GET", "/core/applications/a/", response(200, app))])
     assert result["changed"] is False and server.writes() == []
 
 
@@ -172,7 +173,7 @@ def test_hidden_launch_url_is_allowed(monkeypatch, capsys):
 def test_token_with_a_trailing_newline_is_sent_stripped_and_never_shown(monkeypatch, capsys):
     result, server = failed(monkeypatch, capsys, application, {"slug": "a", "token": TOKEN + "\n"},
                             "the token is invalid or lacks permission",
-                            [("GET", "/core/applications/a/", Response(403, {"detail": "Token invalid/expired"}))])
+                            [("GET", "/core/applications/a/", response(403, {"detail": "Token invalid/expired"}))])
     assert server.calls[0]["auth"] == "Bearer " + TOKEN
 
 
@@ -189,21 +190,21 @@ def test_token_of_the_wrong_shape_is_refused_cleanly(monkeypatch, capsys, token,
 def test_plain_http_to_another_host_warns(monkeypatch, capsys):
     app = {"pk": "u1", "slug": "a", "name": "A"}
     result, _server = run(monkeypatch, capsys, application, {"slug": "a", "url": "http://ak.example"},
-                          [("GET", "/core/applications/a/", Response(200, app))])
+                          [("GET", "/core/applications/a/", response(200, app))])
     assert "the token travel(s) unencrypted" in json.dumps(result["warnings"])
 
 
 # -- answers of the wrong shape -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("module, args, path, answer, words", [
-    (application, {"slug": "a"}, "/core/applications/a/", Response(200, ["a"]), "the answer is a list"),
-    (saml_property_mapping, {"name": "M"}, "/propertymappings/provider/saml/", Response(200, {"count": 1}),
+    (application, {"slug": "a"}, "/core/applications/a/", response(200, ["a"]), "the answer is a list"),
+    (saml_property_mapping, {"name": "M"}, "/propertymappings/provider/saml/", response(200, {"count": 1}),
      "the answer has no 'results'"),
-    (saml_property_mapping, {"name": "M"}, "/propertymappings/provider/saml/", Response(200, text="null"),
+    (saml_property_mapping, {"name": "M"}, "/propertymappings/provider/saml/", response(200, text="null"),
      "where an object was expected"),
-    (certificate_keypair_info, {"name": "C"}, "/crypto/certificatekeypairs/", Response(200, {"results": [1]}),
+    (certificate_keypair_info, {"name": "C"}, "/crypto/certificatekeypairs/", response(200, {"results": [1]}),
      "'results' is not a list of objects"),
-    (saml_provider_info, {"name": "P"}, "/providers/saml/", Response(200, text="<html>login</html>"), "not JSON"),
+    (saml_provider_info, {"name": "P"}, "/providers/saml/", response(200, text="<html>login</html>"), "not JSON"),
 ])
 def test_wrong_shaped_answers_give_a_sentence(monkeypatch, capsys, module, args, path, answer, words):
     failed(monkeypatch, capsys, module, args, words, [("GET", path, answer)])
@@ -213,7 +214,7 @@ def test_view_certificate_without_data(monkeypatch, capsys):
     keypair = {"pk": "5d9c4f34-0f0e-4a8e-a0b4-6a7c3f7d2b10", "name": "C"}
     failed(monkeypatch, capsys, certificate_keypair_info, {"name": "C"}, "the answer has no 'data'",
            [("GET", "/crypto/certificatekeypairs/", page(keypair)),
-            ("GET", "/crypto/certificatekeypairs/%s/view_certificate/" % keypair["pk"], Response(200, {}))])
+            ("GET", "/crypto/certificatekeypairs/%s/view_certificate/" % keypair["pk"], response(200, {}))])
 
 
 # -- an _info module changes nothing ------------------------------------------------------------------------------
@@ -232,11 +233,11 @@ def test_certificate_info_never_returns_a_private_key(monkeypatch, capsys):
     find = ("GET", "/crypto/certificatekeypairs/", page(keypair))
     view = ("GET", "/crypto/certificatekeypairs/%s/view_certificate/" % keypair["pk"])
     result, server = run(monkeypatch, capsys, certificate_keypair_info, {"name": "C"},
-                         [find, view + (Response(200, {"data": certificate}),)])
+                         [find, view + (response(200, {"data": certificate}),)])
     assert not result["changed"] and result["certificate"]["pem"] == certificate
     assert "PRIVATE KEY" not in json.dumps(result)
     result, server = failed(monkeypatch, capsys, certificate_keypair_info, {"name": "C"}, "holds a private key",
-                            [find, view + (Response(200, {"data": certificate + key}),)])
+                            [find, view + (response(200, {"data": certificate + key}),)])
     body = key.splitlines()[1]
     assert body not in json.dumps(result) and server.writes() == []
 
@@ -246,7 +247,7 @@ def test_certificate_info_never_returns_a_private_key(monkeypatch, capsys):
 PROVIDER = {"pk": 7, "name": "P", "issuer": "https://ak.example", "audience": "https://sf.example",
             "acs_url": "https://sf.example?so=00D", "invalidation_flow": "f1"}
 FLOW = ("GET", "/flows/instances/", page({"pk": "f1", "slug": "default-provider-invalidation-flow"}))
-VERSION = ("GET", "/admin/version/", Response(200, {"version_current": "2025.12.4"}))
+VERSION = ("GET", "/admin/version/", response(200, {"version_current": "2025.12.4"}))
 
 
 def test_issuer_with_outer_whitespace_compares_as_authentik_stores_it(monkeypatch, capsys):
@@ -260,8 +261,8 @@ def test_a_changed_issuer_is_sent_trimmed(monkeypatch, capsys):
     stored = dict(PROVIDER, issuer="https://idp.example")
     result, server = run(monkeypatch, capsys, saml_provider, {"name": "P", "issuer": " https://idp.example "},
                          [("GET", "/providers/saml/", page(PROVIDER)), FLOW, VERSION,
-                          ("PATCH", "/providers/saml/7/", Response(200, stored)),
-                          ("GET", "/providers/saml/7/", Response(200, stored))])
+                          ("PATCH", "/providers/saml/7/", response(200, stored)),
+                          ("GET", "/providers/saml/7/", response(200, stored))])
     assert result["changed"] is True
     assert server.writes()[0]["json"] == {"issuer": "https://idp.example"}
 
@@ -271,8 +272,8 @@ def test_a_value_stored_differently_is_not_called_unsupported(monkeypatch, capsy
     result, _server = failed(monkeypatch, capsys, saml_provider, {"name": "P", "audience": "https://other.example"},
                              "The server stored audience differently: 'https://sf.example/'",
                              [("GET", "/providers/saml/", page(PROVIDER)), FLOW, VERSION,
-                              ("PATCH", "/providers/saml/7/", Response(200, stored)),
-                              ("GET", "/providers/saml/7/", Response(200, stored))])
+                              ("PATCH", "/providers/saml/7/", response(200, stored)),
+                              ("GET", "/providers/saml/7/", response(200, stored))])
     assert "may not support it" not in result["msg"]
 
 
@@ -280,8 +281,8 @@ def test_a_dropped_value_is_called_unsupported(monkeypatch, capsys):
     failed(monkeypatch, capsys, saml_provider, {"name": "P", "audience": "https://other.example"},
            "The server accepted audience but did not store it",
            [("GET", "/providers/saml/", page(PROVIDER)), FLOW, VERSION,
-            ("PATCH", "/providers/saml/7/", Response(200, PROVIDER)),
-            ("GET", "/providers/saml/7/", Response(200, PROVIDER))])
+            ("PATCH", "/providers/saml/7/", response(200, PROVIDER)),
+            ("GET", "/providers/saml/7/", response(200, PROVIDER))])
 
 
 # -- PEM inputs ---------------------------------------------------------------------------------------------------
@@ -321,7 +322,7 @@ LIST = "/crypto/certificatekeypairs/"
 
 
 def test_generation_race_lost_at_generate_converges_on_the_winner(monkeypatch, capsys):
-    taken = Response(400, {"common_name": ["certificate-key pair with this name already exists."]})
+    taken = response(400, {"common_name": ["certificate-key pair with this name already exists."]})
     result, server = run(monkeypatch, capsys, certificate_keypair, GENERATE, [
         ("GET", LIST, page()),  # not there yet
         ("POST", LIST + "generate/", taken),  # the other run generated it, named after the common name
@@ -335,12 +336,12 @@ def test_generation_race_lost_at_generate_converges_on_the_winner(monkeypatch, c
 
 
 def test_generation_race_lost_at_rename_removes_its_own_pair(monkeypatch, capsys):
-    taken = Response(400, {"name": ["certificate-key pair with this name already exists."]})
+    taken = response(400, {"name": ["certificate-key pair with this name already exists."]})
     result, server = run(monkeypatch, capsys, certificate_keypair, GENERATE, [
         ("GET", LIST, page()),
-        ("POST", LIST + "generate/", Response(200, OURS)),
+        ("POST", LIST + "generate/", response(200, OURS)),
         ("PATCH", LIST + OURS["pk"] + "/", taken),  # the other run named its pair first
-        ("DELETE", LIST + OURS["pk"] + "/", Response(204)),
+        ("DELETE", LIST + OURS["pk"] + "/", response(204)),
         ("GET", LIST, page(PAIR)),
     ])
     assert result["changed"] is False and result["keypair"]["pk"] == PAIR["pk"]
@@ -351,15 +352,15 @@ def test_generation_race_lost_at_rename_removes_its_own_pair(monkeypatch, capsys
 def test_generation_without_a_race_renames(monkeypatch, capsys):
     result, server = run(monkeypatch, capsys, certificate_keypair, GENERATE, [
         ("GET", LIST, page()),
-        ("POST", LIST + "generate/", Response(200, OURS)),
-        ("PATCH", LIST + OURS["pk"] + "/", Response(200, dict(OURS, name="ak-signing"))),
-        ("GET", LIST + OURS["pk"] + "/", Response(200, dict(OURS, name="ak-signing"))),
+        ("POST", LIST + "generate/", response(200, OURS)),
+        ("PATCH", LIST + OURS["pk"] + "/", response(200, dict(OURS, name="ak-signing"))),
+        ("GET", LIST + OURS["pk"] + "/", response(200, dict(OURS, name="ak-signing"))),
     ])
     assert result["changed"] is True and result["keypair"]["name"] == "ak-signing"
 
 
 def test_common_name_taken_by_another_pair_for_good_is_explained(monkeypatch, capsys):
-    taken = Response(400, {"common_name": ["This field must be unique."]})
+    taken = response(400, {"common_name": ["This field must be unique."]})
     monkeypatch.setattr(certificate_keypair, "RACE_WAIT", (0.01,))
     script = [("GET", LIST, page()), ("POST", LIST + "generate/", taken), ("GET", LIST, page()), ("GET", LIST, page())]
     result, server = failed(monkeypatch, capsys, certificate_keypair, GENERATE,

@@ -14,7 +14,8 @@ from ansible_collections.sso.authentik.plugins.module_utils._salesforce_rest imp
 from ansible_collections.sso.authentik.plugins.modules import salesforce_external_client_app as eca_module
 from ansible_collections.sso.authentik.plugins.modules import salesforce_saml_sso_config as saml_module
 from ansible_collections.sso.authentik.plugins.modules import salesforce_sso_settings as sso_module
-from unit_support import self_signed
+from support.certificates import self_signed
+from support.fakes import FakeModule
 
 ORG = "00DSB00000000012AA"
 USER_ID = "005SB0000000001YAA"
@@ -24,11 +25,6 @@ CERT_ID = "0P1SB00000000010AA"
 PEM = self_signed("one")[0]
 OTHER_PEM = self_signed("two")[0]
 BODY = "".join(PEM.strip().splitlines()[1:-1])
-
-
-class FakeModule:
-    def __init__(self, check_mode=False):
-        self.check_mode = check_mode
 
 
 class FakeMetadata:
