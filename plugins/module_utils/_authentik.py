@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import env_fallback
 from ansible_collections.sso.authentik.plugins.module_utils._engine import (
     EngineError,
+    InfoResource,
     Resource,
     check_http_url,
     path_segment,
@@ -398,3 +399,15 @@ class AuthentikResource(Resource):
         key_api = self.key_filter or self.key
         return getattr(error, "status", None) == 400 and isinstance(body, dict) and key_api in body and \
             "already exists" in str(body[key_api])
+
+
+class AuthentikInfo(InfoResource):
+    """A read-only authentik module: the connection options, the client, and `gather()` (see InfoResource)."""
+
+    import_errors = (("requests", REQUESTS_IMPORT_ERROR),)
+
+    def connection_spec(self):
+        return authentik_argument_spec()
+
+    def connect(self):
+        return AuthentikClient.from_params(self.params, scrubber=self.module.scrubber)

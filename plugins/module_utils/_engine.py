@@ -9,6 +9,7 @@ does the rest the same way for every module: validate, look up, compare only wha
 update only the changed fields / delete, predict in check mode without writing, re-read and verify after a
 write, and report a diff with secrets masked. Transports (authentik REST, Salesforce) subclass Resource with
 the verbs find / create / update / delete / reread; module-specific quirks are hooks in the module's own file.
+A read-only module is an InfoResource: the same options, checks, connection and errors, and `gather()`.
 """
 
 from __future__ import annotations
@@ -561,3 +562,19 @@ class Resource:
         if obj and self.state == "present":
             result.update(self.extras(obj))
         return result
+
+
+class InfoResource(Resource):
+    """A read-only module on the same path as a resource: options declared as Fields (their checks run before any
+    request), the transport's connection, library checks and error handling; `gather()` returns what was read.
+
+    It never writes: `changed` is always false, and check mode runs the same reads.
+    """
+
+    has_state = False
+
+    def gather(self):
+        raise NotImplementedError
+
+    def reconcile(self):
+        return dict(changed=False, **self.gather())

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.sso.authentik.plugins.module_utils._engine import Ref, Resource
+from ansible_collections.sso.authentik.plugins.module_utils._engine import InfoResource, Ref, Resource
 from ansible_collections.sso.authentik.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_errors import SalesforceError
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login import (
-    salesforce_argument_spec, salesforce_module_kwargs)
+    check_dependencies, salesforce_argument_spec, salesforce_module_kwargs)
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_metadata import MetadataClient
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_rest import (
     RestClient, is_salesforce_id, record_id, same_id, soql_quote, to_18)
@@ -206,3 +206,127 @@ class SalesforceMetadataResource(Resource):
         result = super().reconcile()
         result["api_usage"] = self.client.session.usage()  # calls spent, and the org's api-usage when reported
         return result
+
+
+class SalesforceInfo(InfoResource):
+    """A read-only Salesforce module: the connection options and login, the org client, `gather()` (see
+    InfoResource), and the calls it spent in `api_usage`."""
+
+    mutually_exclusive = SalesforceMetadataResource.mutually_exclusive
+    import_errors = (("requests", REQUESTS_IMPORT_ERROR),)
+
+    def connection_spec(self):
+        return salesforce_argument_spec()
+
+    def connect(self):
+        check_dependencies(self.module)  # cryptography, when the login signs a JWT
+        return SalesforceClient.from_params(self.params, scrubber=self.module.scrubber)
+
+    def reconcile(self):
+        result = super().reconcile()
+        result["api_usage"] = self.client.session.usage()
+        return result
+
+
+class SalesforceComponentSet(SalesforceMetadataResource):
+    """A Resource made of several Metadata components written in order (each needs the one before) and deleted in
+    reverse, such as the External Client App and its policies and OAuth settings.
+
+    ``components``: (alias, Metadata type, fullName suffix) tuples, the first one the parent. The engine compares a
+    view that flattens them to ``alias.field`` keys (``derive(view, records)`` adds keys computed across
+    components); ``split(payload)`` turns a payload back into fields per alias, and ``complete(alias, component)``
+    adds what a component needs besides (a link to its parent...). Only components with a change are written.
+    """
+
+    components = ()
+    generated = {}  # alias -> fields Salesforce computes: never sent back
+
+    def __init__(self):
+        super().__init__()
+        self.records = {}  # alias -> component as read, or None
+        self.written = ()
+
+    def full_name_of(self, suffix):
+        return self.full_name() + suffix
+
+    def find(self):
+        alias, type_name, suffix = self.components[0]
+        self.records = {alias: self.client.metadata.read(type_name, self.full_name_of(suffix))}
+        if self.records[alias] is not None:
+            self.read_components(self.components[1:])
+        return self.view()
+
+    def read_components(self, components):
+        for alias, type_name, suffix in components:
+            self.records[alias] = self.client.metadata.read(type_name, self.full_name_of(suffix))
+
+    def view(self):
+        if self.records.get(self.components[0][0]) is None:
+            return None
+        view = {"%s.%s" % (alias, key): value for alias, record in self.records.items() for key, value in
+                (record or {}).items()}
+        self.derive(view, {alias: self.records.get(alias) or {} for alias, _type, _suffix in self.components})
+        return view
+
+    def derive(self, view, records):
+        """Add the keys computed across components to `view` (records: alias -> component, {} when missing)."""
+
+    def split(self, payload):
+        parts = {alias: {} for alias, _type, _suffix in self.components}
+        for key, value in payload.items():
+            alias, _dot, field = key.partition(".")
+            parts[alias][field] = value
+        return parts
+
+    def complete(self, alias, component):
+        """Add to a component about to be written what it needs besides its changes."""
+
+    def create(self, payload):
+        self.save(payload)
+
+    def update(self, current, payload):
+        self.save(payload)
+
+    def save(self, payload):
+        parts = self.split(payload)
+        written = []
+        for index, (alias, type_name, suffix) in enumerate(self.components):
+            record = self.records.get(alias)
+            changes = {key: value for key, value in parts[alias].items() if record is None or record.get(key) != value}
+            if record is not None and not changes:
+                continue
+            component = {key: value for key, value in (record or {}).items()
+                         if key not in self.generated.get(alias, ())}
+            component.update(changes, fullName=self.full_name_of(suffix))
+            self.complete(alias, component)
+            if record is not None:
+                self.client.metadata.update(type_name, component)
+            elif index == 0:
+                self.client.metadata.create(type_name, component)  # DUPLICATE_VALUE: made meanwhile, converge
+            else:  # upsert: Salesforce may have made a component along with another one
+                self.client.metadata.upsert(type_name, component)
+            written.append((alias, type_name, suffix))
+        self.written = written
+
+    def reread(self, obj):
+        self.read_components(self.written)  # only what was written
+        view = self.view()
+        if view is None:
+            raise SalesforceError(f"Salesforce accepted the {self.what} {self.full_name()!r} but readMetadata does "
+                                  "not return it")
+        return view
+
+    def delete(self, current):
+        for alias, type_name, suffix in reversed(self.components):
+            if self.records.get(alias) is not None:
+                self.client.metadata.delete(type_name, self.full_name_of(suffix))
+
+    def result(self, obj):
+        """The components by Metadata type, as read."""
+        types = {alias: type_name for alias, type_name, _suffix in self.components}
+        out = {}
+        for key, value in obj.items():
+            alias, dot, field = key.partition(".")
+            if dot and alias in types:
+                out.setdefault(types[alias], {})[field] = value
+        return out

@@ -91,52 +91,42 @@ users:
   type: dict
 """
 
-from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
-    REQUESTS_IMPORT_ERROR, SUPPORTED_RANGE, AuthentikClient, AuthentikError, authentik_argument_spec)
-from ansible_collections.sso.authentik.plugins.module_utils._engine import (
-    EngineError, Ref, SafeModule, check_identifier, check_slug)
+    SUPPORTED_RANGE, AuthentikError, AuthentikInfo)
+from ansible_collections.sso.authentik.plugins.module_utils._engine import Field, Ref
 
-LOOKUPS = (
-    ("flows", Ref("/flows/instances/", "flow", by="slug"), check_slug),
-    ("groups", Ref("/core/groups/", "group"), check_identifier),
-    ("users", Ref("/core/users/", "user", by="username"), check_identifier),
-)
+LOOKUPS = (("flows", Ref("/flows/instances/", "flow", by="slug")), ("groups", Ref("/core/groups/", "group")),
+           ("users", Ref("/core/users/", "user", by="username")))
 LICENCE = "/enterprise/license/summary/"
 
 
-def main():
-    spec = authentik_argument_spec()
-    for option, _ref, _check in LOOKUPS:
-        spec[option] = dict(type="list", elements="str", default=[])
-    spec["licence"] = dict(type="bool", default=False)
-    module = SafeModule(argument_spec=spec, supports_check_mode=True)
-    if REQUESTS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    try:
-        for option, _ref, check in LOOKUPS:
-            for value in module.params[option]:
-                check(value, option)
-        client = AuthentikClient.from_params(module.params, scrubber=module.scrubber)
-        version = client.version
-        result = {"version": client.version_text,
+class ServerInfo(AuthentikInfo):
+    fields = (
+        Field("flows", type="list", elements="str", default=[], check="slug"),
+        Field("groups", type="list", elements="str", default=[], check="identifier"),
+        Field("users", type="list", elements="str", default=[], check="identifier"),
+        Field("licence", type="bool", default=False),
+    )
+
+    def gather(self):
+        version = self.client.version
+        result = {"version": self.client.version_text,
                   "supported": SUPPORTED_RANGE[0] <= version[:2] <= SUPPORTED_RANGE[1]}
         missing = []
-        for option, ref, _check in LOOKUPS:
-            found = {value: client.resolve(ref, value) for value in dict.fromkeys(module.params[option])}
+        for option, ref in LOOKUPS:
+            found = {value: self.client.resolve(ref, value) for value in dict.fromkeys(self.params[option])}
             missing.extend("%s %r" % (ref.what, value) for value, ident in found.items() if ident is None)
             result[option] = {value: ident for value, ident in found.items() if ident is not None}
         if missing:
             raise AuthentikError("Not found in authentik: %s" % ", ".join(missing))
-        if module.params["licence"]:
-            summary = client.get_object(LICENCE, not_found_ok=True)
-            status = (summary or {}).get("status")
+        if self.params["licence"]:
+            status = (self.client.get_object(LICENCE, not_found_ok=True) or {}).get("status")
             result["licence"] = status if isinstance(status, str) and status else "unknown"
-        for warning in client.warnings:
-            module.warn(warning)
-    except EngineError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(changed=False, **result)
+        return result
+
+
+def main():
+    ServerInfo().run()
 
 
 if __name__ == "__main__":

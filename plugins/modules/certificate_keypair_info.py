@@ -91,20 +91,9 @@ certificate:
       type: str
 """
 
-from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.sso.authentik.plugins.module_utils import _crypto as crypto
-from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
-    REQUESTS_IMPORT_ERROR,
-    AuthentikClient,
-    AuthentikError,
-    authentik_argument_spec,
-)
-from ansible_collections.sso.authentik.plugins.module_utils._engine import (
-    EngineError,
-    SafeModule,
-    check_identifier,
-    path_segment,
-)
+from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikError, AuthentikInfo
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field, path_segment
 
 PATH = "/crypto/certificatekeypairs/"
 
@@ -127,23 +116,16 @@ def read_certificate(client, name):
     return facts
 
 
+class CertificateInfo(AuthentikInfo):
+    fields = (Field("name", required=True, check="identifier"),)
+    import_errors = AuthentikInfo.import_errors + (("cryptography", crypto.CRYPTOGRAPHY_IMPORT_ERROR),)
+
+    def gather(self):
+        return {"certificate": read_certificate(self.client, self.params["name"])}
+
+
 def main():
-    argument_spec = authentik_argument_spec()
-    argument_spec.update(name=dict(type="str", required=True))
-    module = SafeModule(argument_spec=argument_spec, supports_check_mode=True)
-    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("cryptography", crypto.CRYPTOGRAPHY_IMPORT_ERROR)):
-        if error:
-            module.fail_json(msg=missing_required_lib(library), exception=error)
-    result = {"changed": False}
-    try:
-        check_identifier(module.params["name"], "name")
-        client = AuthentikClient.from_params(module.params, scrubber=module.scrubber)
-        for warning in client.warnings:
-            module.warn(warning)
-        result["certificate"] = read_certificate(client, module.params["name"])
-    except EngineError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(**result)
+    CertificateInfo().run()
 
 
 if __name__ == "__main__":

@@ -163,7 +163,7 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field, check_http_url
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import USER, SalesforceMetadataResource
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import USER, SalesforceComponentSet
 
 # alias, Metadata API type, fullName suffix: created in this order (each needs the one before), deleted in reverse.
 COMPONENTS = (
@@ -222,9 +222,11 @@ def same_scopes(current, desired):
     return sorted(set(split(current, ","))) == sorted(set(split(desired, ",")))
 
 
-class ExternalClientApp(SalesforceMetadataResource):
+class ExternalClientApp(SalesforceComponentSet):
     what = "External Client App"
     result_key = "external_client_app"
+    components = COMPONENTS
+    generated = GENERATED
     fields = (
         Field("name", api="header.fullName", required=True, check="api_name"),
         Field("label", api="header.label"),
@@ -247,11 +249,6 @@ class ExternalClientApp(SalesforceMetadataResource):
     required_on_create = ("contact_email", "callback_urls", "scopes")
     required_if = (("client_credentials_flow", True, ("client_credentials_user",)),)
 
-    def __init__(self):
-        super().__init__()
-        self.records = {}  # alias -> component as read, or None
-        self.written = ()
-
     def validate(self):
         if self.params["app_type"] == "connected_app":
             raise EngineError("Connected Apps can no longer be created: since Spring '26 Salesforce blocks creating "
@@ -259,30 +256,13 @@ class ExternalClientApp(SalesforceMetadataResource):
         if len(self.params["name"]) > 70:  # room for the components' suffixes
             raise EngineError("name must be at most 70 characters long.")
 
-    def find(self):
-        self.records = {"header": self.client.metadata.read(COMPONENTS[0][1], self.params["name"])}
-        if self.records["header"] is not None:
-            self.read_components(COMPONENTS[1:])
-        return self.view()
-
-    def read_components(self, components):
-        for alias, type_name, suffix in components:
-            self.records[alias] = self.client.metadata.read(type_name, self.params["name"] + suffix)
-
-    def view(self):
-        """The components flattened to alias.field keys, plus the two derived flags the options compare with."""
-        if self.records.get("header") is None:
-            return None
-        view = {"%s.%s" % (alias, key): value for alias, record in self.records.items() for key, value in
-                (record or {}).items()}
-        records = {alias: self.records.get(alias) or {} for alias, _type, _suffix in COMPONENTS}
+    def derive(self, view, records):
         if self.records.get("global") is not None:
             view.setdefault("global.isPkceRequired", True)  # Salesforce's default when it leaves it out
         view["clientCredentialsFlow"] = bool(records["global"].get("isClientCredentialsFlowEnabled")) and \
             bool(records["oauthPlcy"].get("isClientCredentialsFlowEnabled"))
         view["oauthEnabled"] = all(self.records.get(alias) for alias, _type, _suffix in COMPONENTS) and \
             bool(records["plcy"].get("isEnabled")) and bool(records["plcy"].get("isOauthPluginEnabled"))
-        return view
 
     def desired(self):
         desired = super().desired()
@@ -297,71 +277,33 @@ class ExternalClientApp(SalesforceMetadataResource):
             raise EngineError("client_credentials_user %r does not exist in the org." % user)
         return payload
 
-    def create(self, payload):
-        self.save(payload)
-
-    def update(self, current, payload):
-        self.save(payload)
-
-    def save(self, payload):
-        """Write the components the payload touches (and any missing one), in the order Salesforce needs."""
-        parts = {alias: {} for alias, _type, _suffix in COMPONENTS}
-        for key, value in payload.items():
-            if key == "clientCredentialsFlow":
-                parts["global"]["isClientCredentialsFlowEnabled"] = value
-                parts["oauthPlcy"]["isClientCredentialsFlowEnabled"] = value
-            elif key == "oauthEnabled":
-                parts["plcy"].update(isEnabled=True, isOauthPluginEnabled=True)
-            else:
-                alias, _dot, field = key.partition(".")
-                parts[alias][field] = value
+    def split(self, payload):
+        """The derived flags span several components; the lists are stored as text."""
+        payload = dict(payload)
+        flow = payload.pop("clientCredentialsFlow", None)
+        enabled = payload.pop("oauthEnabled", None)
+        parts = super().split(payload)
+        if flow is not None:
+            parts["global"]["isClientCredentialsFlowEnabled"] = flow
+            parts["oauthPlcy"]["isClientCredentialsFlowEnabled"] = flow
+        if enabled is not None:
+            parts["plcy"].update(isEnabled=True, isOauthPluginEnabled=True)
         if "callbackUrl" in parts["global"]:
             parts["global"]["callbackUrl"] = "\n".join(parts["global"]["callbackUrl"])
         if "commaSeparatedOauthScopes" in parts["oauth"]:
             parts["oauth"]["commaSeparatedOauthScopes"] = ", ".join(parts["oauth"]["commaSeparatedOauthScopes"])
-        written = []
-        for alias, type_name, suffix in COMPONENTS:
-            record = self.records.get(alias)
-            # Only what differs: a derived flag (OAuth enabled, client credentials) spans several components.
-            changes = {key: value for key, value in parts[alias].items() if record is None or record.get(key) != value}
-            if record is not None and not changes:
-                continue
-            component = {key: value for key, value in (record or {}).items() if key not in GENERATED.get(alias, ())}
-            component.update(changes, fullName=self.params["name"] + suffix)
-            if alias != "header":
-                component["externalClientApplication"] = self.params["name"]
-            if alias == "global":  # an idempotent module never rotates the key or the secret
-                component.update(shouldRotateConsumerKey=False, shouldRotateConsumerSecret=False)
-            if record is not None:
-                self.client.metadata.update(type_name, component)
-            elif alias == "header":
-                self.client.metadata.create(type_name, component)  # DUPLICATE_VALUE: made meanwhile, converge
-            else:  # upsert: Salesforce may have made the OAuth policies along with the global OAuth settings
-                self.client.metadata.upsert(type_name, component)
-            written.append((alias, type_name, suffix))
-        self.written = written
+        return parts
 
-    def reread(self, obj):
-        self.read_components(self.written)  # only what was written
-        view = self.view()
-        if view is None:
-            raise EngineError("Salesforce accepted the External Client App %r but readMetadata does not return it."
-                              % self.params["name"])
-        return view
-
-    def delete(self, current):
-        for alias, type_name, suffix in reversed(COMPONENTS):
-            if self.records.get(alias) is not None:
-                self.client.metadata.delete(type_name, self.params["name"] + suffix)
+    def complete(self, alias, component):
+        if alias != "header":
+            component["externalClientApplication"] = self.params["name"]
+        if alias == "global":  # an idempotent module never rotates the key or the secret
+            component.update(shouldRotateConsumerKey=False, shouldRotateConsumerSecret=False)
 
     def result(self, obj):
         """The components by type, as read; never the consumer secret."""
-        types = {alias: type_name for alias, type_name, _suffix in COMPONENTS}
-        out = {}
-        for key, value in obj.items():
-            alias, dot, field = key.partition(".")
-            if dot and field != "consumerSecret":
-                out.setdefault(types[alias], {})[field] = value
+        out = super().result(obj)
+        out.get("ExtlClntAppGlobalOauthSettings", {}).pop("consumerSecret", None)
         return out
 
     def extras(self, obj):

@@ -110,56 +110,44 @@ api_usage:
   sample: {calls: 3, retries: 0, logins: 1, api_usage: {used: 1042, limit: 15000}}
 """
 
-import traceback
-
-from ansible_collections.sso.authentik.plugins.module_utils._engine import (
-    EngineError, SafeModule, check_api_name, check_identifier)
+from ansible_collections.sso.authentik.plugins.module_utils._engine import Field
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_errors import SalesforceError
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login import (
-    check_dependencies, salesforce_argument_spec, salesforce_module_kwargs)
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import (
-    CERTIFICATE, PROFILE, USER, SalesforceClient)
+    CERTIFICATE, PROFILE, USER, SalesforceInfo)
 
 LOOKUPS = (("profiles", PROFILE), ("users", USER), ("certificates", CERTIFICATE))
-CHECKS = {"profiles": check_identifier, "users": check_identifier, "certificates": check_api_name}
 
 
-def main():
-    spec = salesforce_argument_spec()
-    for option, _ref in LOOKUPS:
-        spec[option] = dict(type="list", elements="str", default=[])
-    spec["saml_sso_configs"] = dict(type="bool", default=False)
-    module = SafeModule(argument_spec=spec, supports_check_mode=True, **salesforce_module_kwargs())
-    check_dependencies(module)
-    try:
-        for option, _ref in LOOKUPS:
-            for name in module.params[option]:
-                if name:
-                    CHECKS[option](name, option)
-        client = SalesforceClient.from_params(module.params, scrubber=module.scrubber)
-        for warning in client.warnings:
-            module.warn(warning)
+class OrgInfo(SalesforceInfo):
+    fields = (
+        Field("profiles", type="list", elements="str", default=[], check="identifier"),
+        Field("users", type="list", elements="str", default=[], check="identifier"),
+        Field("certificates", type="list", elements="str", default=[], check="api_name"),
+        Field("saml_sso_configs", type="bool", default=False),
+    )
+
+    def gather(self):
+        client = self.client
         result = {"api_version": client.rest.api_version}
         org = client.org_id()
         result.update(org_id=org, org_id_15=org[:15], my_domain_url=client.instance_url)
         missing = []
         for option, ref in LOOKUPS:
-            names = [name for name in module.params[option] if name]
+            names = [name for name in self.params[option] if name]
             found = client.lookup_names_or_ids(ref, names) if names else {}
             missing.extend("%s %s%r" % (ref.what, "id " if ref.is_id(name) else "", name)
                            for name in names if found[name] is None)
             result[option] = {name: ident for name, ident in found.items() if ident}
         if missing:
             raise SalesforceError("Not found in the org: %s" % ", ".join(missing))
-        if module.params["saml_sso_configs"]:
+        if self.params["saml_sso_configs"]:
             records = client.rest.query("SELECT DeveloperName FROM SamlSsoConfig")
             result["saml_sso_configs"] = sorted(str(record.get("DeveloperName")) for record in records)
-        result["api_usage"] = client.session.usage()
-    except EngineError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    except Exception as exc:  # a bug: one line, the traceback for -vvv only
-        module.fail_json(msg="Unexpected error in salesforce_org_info: %s" % exc, exception=traceback.format_exc())
-    module.exit_json(changed=False, **result)
+        return result
+
+
+def main():
+    OrgInfo().run()
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ options:
     description: Username of an authentik user whose assertion to check.
     type: str
   fail_on_mismatch:
-    description: Fail, with every mismatch in the message, when there is one (the result is the same).
+    description: Fail when there is a mismatch, with every one in the message (and in RV(mismatches)).
     type: bool
     default: false
   authentik:
@@ -172,19 +172,14 @@ api_usage:
   type: dict
 """
 
-import traceback
-
 from ansible_collections.sso.authentik.plugins.module_utils import _crypto as crypto
 from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
     AuthentikClient, authentik_argument_spec)
 from ansible_collections.sso.authentik.plugins.module_utils._authentik_saml import (
     describe, find_provider, mapping_expression)
-from ansible_collections.sso.authentik.plugins.module_utils._engine import (
-    EngineError, SafeModule, check_api_name, check_identifier)
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_errors import SalesforceError
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce_login import (
-    check_dependencies, salesforce_argument_spec, salesforce_module_kwargs)
-from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import PROFILE, SalesforceClient
+from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import PROFILE, SalesforceInfo
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_rest import is_salesforce_id, same_id
 
 # The attributes standard Just-in-Time provisioning reads from the assertion.
@@ -259,32 +254,22 @@ def check_preview(user, preview, profile_id):
     return found
 
 
-def main():
-    connection = authentik_argument_spec()
-    spec = salesforce_argument_spec()
-    spec.update(
-        provider=dict(type="str", required=True),
-        saml_config=dict(type="str", required=True),
-        profile=dict(type="str"),
-        jit_provisioning=dict(type="str", choices=["disabled", "standard", "custom"]),
-        preview_user=dict(type="str"),
-        fail_on_mismatch=dict(type="bool", default=False),
-        authentik=dict(type="dict", default={}, options=connection, apply_defaults=True),
+class SsoCheck(SalesforceInfo):
+    fields = (
+        Field("provider", required=True, check="identifier"),
+        Field("saml_config", required=True, check="api_name"),
+        Field("profile", check="identifier"),
+        Field("jit_provisioning", choices=["disabled", "standard", "custom"]),
+        Field("preview_user", check="identifier"),
+        Field("fail_on_mismatch", type="bool", default=False),
     )
-    module = SafeModule(argument_spec=spec, supports_check_mode=True, **salesforce_module_kwargs())
-    check_dependencies(module)
-    if crypto.CRYPTOGRAPHY_IMPORT_ERROR:
-        module.fail_json(msg="salesforce_sso_check needs cryptography (to compare certificates)",
-                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
-    params = module.params
-    try:
-        check_identifier(params["provider"], "provider")
-        check_api_name(params["saml_config"], "saml_config")
-        for option in ("profile", "preview_user"):
-            if params[option] is not None:
-                check_identifier(params[option], option)
-        authentik = AuthentikClient.from_params(params["authentik"], scrubber=module.scrubber)
-        salesforce = SalesforceClient.from_params(params, scrubber=module.scrubber)
+    extra_options = {"authentik": dict(type="dict", default={}, options=authentik_argument_spec(),
+                                       apply_defaults=True)}
+    import_errors = SalesforceInfo.import_errors + (("cryptography", crypto.CRYPTOGRAPHY_IMPORT_ERROR),)
+
+    def gather(self):
+        params, salesforce = self.params, self.client
+        authentik = AuthentikClient.from_params(params["authentik"], scrubber=self.module.scrubber)
         provider = find_provider(authentik, params["provider"])
         exists = {"authentik": bool(provider and provider.get("assigned_application_slug"))}
         result = {"mismatches": [], "exists": exists}
@@ -305,20 +290,17 @@ def main():
                     raise SalesforceError("profile %r (option profile) does not exist in the org." % params["profile"])
                 if not params["preview_user"]:
                     expression = mapping_expression(authentik, provider, "User.ProfileId")
-            result["mismatches"] = compare(params, result["idp"], record, result["acs_url"],
-                                           profile_id, expression)
-        for warning in authentik.warnings + salesforce.warnings:
-            module.warn(warning)
-        result["api_usage"] = salesforce.session.usage()
-    except EngineError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    except Exception as exc:  # a bug: one line, the traceback for -vvv only
-        module.fail_json(msg="Unexpected error in salesforce_sso_check: %s" % exc, exception=traceback.format_exc())
-    if params["fail_on_mismatch"] and result["mismatches"]:
-        module.fail_json(msg="authentik and Salesforce disagree: %s" % "; ".join(
-            "%(what)s (authentik: %(authentik)s, Salesforce: %(salesforce)s)" % item for item in result["mismatches"]),
-            mismatches=result["mismatches"], exists=result["exists"])
-    module.exit_json(changed=False, **result)
+            result["mismatches"] = compare(params, result["idp"], record, result["acs_url"], profile_id, expression)
+        self.warnings.extend(authentik.warnings)
+        if params["fail_on_mismatch"] and result["mismatches"]:
+            raise EngineError("authentik and Salesforce disagree: %s" % "; ".join(
+                "%(what)s (authentik: %(authentik)s, Salesforce: %(salesforce)s)" % item
+                for item in result["mismatches"]), mismatches=result["mismatches"], exists=exists)
+        return result
+
+
+def main():
+    SsoCheck().run()
 
 
 if __name__ == "__main__":

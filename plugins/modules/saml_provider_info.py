@@ -102,38 +102,25 @@ preview:
       type: dict
 """
 
-from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.sso.authentik.plugins.module_utils import _crypto as crypto
-from ansible_collections.sso.authentik.plugins.module_utils._authentik import (
-    REQUESTS_IMPORT_ERROR,
-    AuthentikClient,
-    authentik_argument_spec,
-)
+from ansible_collections.sso.authentik.plugins.module_utils._authentik import AuthentikInfo
 from ansible_collections.sso.authentik.plugins.module_utils._authentik_saml import describe, find_provider
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, SafeModule, check_identifier
+from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field
+
+
+class SamlProviderInfo(AuthentikInfo):
+    fields = (Field("name", required=True, check="identifier"), Field("preview_user", check="identifier"))
+    import_errors = AuthentikInfo.import_errors + (("cryptography", crypto.CRYPTOGRAPHY_IMPORT_ERROR),)
+
+    def gather(self):
+        provider = find_provider(self.client, self.params["name"])
+        if provider is None:
+            raise EngineError("SAML provider %r does not exist." % self.params["name"])
+        return describe(self.client, provider, self.params["preview_user"])
 
 
 def main():
-    argument_spec = authentik_argument_spec()
-    argument_spec.update(name=dict(type="str", required=True), preview_user=dict(type="str"))
-    module = SafeModule(argument_spec=argument_spec, supports_check_mode=True)
-    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("cryptography", crypto.CRYPTOGRAPHY_IMPORT_ERROR)):
-        if error:
-            module.fail_json(msg=missing_required_lib(library), exception=error)
-    try:
-        check_identifier(module.params["name"], "name")
-        if module.params["preview_user"] is not None:
-            check_identifier(module.params["preview_user"], "preview_user")
-        client = AuthentikClient.from_params(module.params, scrubber=module.scrubber)
-        for warning in client.warnings:
-            module.warn(warning)
-        provider = find_provider(client, module.params["name"])
-        if provider is None:
-            raise EngineError("SAML provider %r does not exist." % module.params["name"])
-        result = describe(client, provider, module.params["preview_user"])
-    except EngineError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(changed=False, **result)
+    SamlProviderInfo().run()
 
 
 if __name__ == "__main__":
