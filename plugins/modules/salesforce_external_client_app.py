@@ -162,7 +162,8 @@ import re
 
 from urllib.parse import urlsplit, urlunsplit
 
-from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError, Field, check_http_url
+from ansible_collections.sso.authentik.plugins.module_utils._engine import (
+    EngineError, Field, check_api_name, check_http_url)
 from ansible_collections.sso.authentik.plugins.module_utils._salesforce_resource import USER, SalesforceComponentSet
 
 # alias, Metadata API type, fullName suffix: created in this order (each needs the one before), deleted in reverse.
@@ -222,13 +223,20 @@ def same_scopes(current, desired):
     return sorted(set(split(current, ","))) == sorted(set(split(desired, ",")))
 
 
+
+def check_app_name(value, option):
+    check_api_name(value, option)
+    if len(value) > 70:  # room for the components' suffixes
+        raise EngineError("%s must be at most 70 characters long." % option)
+
+
 class ExternalClientApp(SalesforceComponentSet):
     what = "External Client App"
     result_key = "external_client_app"
     components = COMPONENTS
     generated = GENERATED
     fields = (
-        Field("name", api="header.fullName", required=True, check="api_name"),
+        Field("name", api="header.fullName", required=True, check=check_app_name),
         Field("label", api="header.label"),
         Field("contact_email", api="header.contactEmail"),
         Field("description", api="header.description"),
@@ -253,8 +261,6 @@ class ExternalClientApp(SalesforceComponentSet):
         if self.params["app_type"] == "connected_app":
             raise EngineError("Connected Apps can no longer be created: since Spring '26 Salesforce blocks creating "
                               "them, through the Metadata API too (KB 005228017). Use app_type=external_client_app.")
-        if len(self.params["name"]) > 70:  # room for the components' suffixes
-            raise EngineError("name must be at most 70 characters long.")
 
     def derive(self, view, records):
         if self.records.get("global") is not None:

@@ -81,12 +81,9 @@ class SAMLPropertyMapping(AuthentikResource):
         Field("name", required=True, check="identifier"),
         Field("saml_name"),
         Field("friendly_name"),
-        Field("expression"),
+        Field("expression", check=check_expression),
     )
     required_on_create = ("saml_name", "expression")
-
-    def validate(self):
-        check_expression(self.params["expression"])
 
 
 def main():

@@ -66,12 +66,9 @@ class SCIMPropertyMapping(AuthentikResource):
     result_key = "property_mapping"
     fields = (
         Field("name", required=True, check="identifier"),
-        Field("expression"),
+        Field("expression", check=check_expression),
     )
     required_on_create = ("expression",)
-
-    def validate(self):
-        check_expression(self.params["expression"])
 
 
 def main():
