@@ -2,8 +2,6 @@
 
 tests/conftest.py makes `ansible_collections.sso.authentik` and the shared helpers (`support`) importable.
 
-- `authentik_sandbox_python(profile)`: the interpreter of an authentik sandbox profile (its virtualenv holds that
-  release's authentik-client), from AUTHENTIK_SANDBOX_PYTHON_2025_12, _2026_2, ..., which `make units` sets.
 - `sandbox_server(...)`: starts a sandbox server once per test session and returns its base URL; the servers are
   stopped when the session ends. Tests share them, so a test that changes state resets it (POST /_sandbox/reset).
 """
@@ -15,19 +13,10 @@ from support import sandboxes
 
 
 @pytest.fixture(scope="session")
-def authentik_sandbox_python():
-    """Factory: authentik_sandbox_python("2026.8") -> path of that profile's interpreter."""
-    def python(profile):
-        sandboxes.require_pythons([profile])
-        return sandboxes.authentik_python(profile)
-    return python
-
-
-@pytest.fixture(scope="session")
 def sandbox_server(tmp_path_factory):
     """Factory for session-wide sandbox servers, returning the base URL (http://127.0.0.1:PORT).
 
-    sandbox_server("authentik", profile="2026.8", token="secret")
+    sandbox_server("authentik", profile="2026.8", token="secret")   # its interpreter: AUTHENTIK_SANDBOX_PYTHON_2026_8
     sandbox_server("salesforce", config={"client_id": ..., "jwt_certificate": PEM, ...})
     The same arguments return the same running server.
     """
