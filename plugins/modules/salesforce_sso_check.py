@@ -12,8 +12,8 @@ version_added: 0.1.0
 description:
   - Reads both sides as they are now and lists in RV(mismatches) what must agree for a Salesforce login through
     authentik to work and does not - the signing certificate, the issuer, the audience (entity ID), the SSO URL,
-    the ACS URL, the identity type, and when given the Just-in-Time provisioning mode and the profile id that the
-    C(User.ProfileId) attribute carries.
+    the ACS URL, the identity type (Federation ID, with Just-in-Time provisioning), and when given the Just-in-Time
+    provisioning mode and the profile id that the C(User.ProfileId) attribute carries.
   - With O(preview_user), also checks the assertion authentik would send for that user - every attribute
     standard Just-in-Time provisioning reads is there and not empty, the NameID is the Federation ID, and the
     profile id is the expected one.
@@ -217,8 +217,10 @@ def compare(params, idp, record, login_url, profile_id, expression):
         ("audience / entity ID", provider.get("audience"), record.get("samlEntityId"), None),
         ("SSO URL", idp["sso_url_post"], record.get("loginUrl"), None),
         ("ACS URL", provider.get("acs_url"), login_url, None),
-        ("identity type", "FederationId", record.get("identityMapping"), None),
     ]
+    if params["jit_provisioning"] in ("standard", "custom") or jit_mode(record) != "disabled":
+        # Just-in-Time provisioning matches and creates users by their Federation ID
+        checks.append(("identity type", "FederationId", record.get("identityMapping"), None))
     if params["jit_provisioning"]:
         checks.append(("Just-in-Time provisioning", params["jit_provisioning"], jit_mode(record), None))
     if profile_id and "preview" not in idp and profile_id_in(expression) is not None:
