@@ -157,18 +157,26 @@ def check_mode_guard(*controls):
         control.guard("forbid")
     try:
         yield
-    finally:
-        found = {}
-        for control in controls:
-            control.settle()
-            violations = control.guard_state()["violations"]
-            control.clear_guard()
-            if violations:
-                found[control.name] = violations
-        if found and sys.exc_info()[0] is None:
-            raise GuardViolation("writes in check mode: " + "; ".join(
-                "%s: %s" % (name, ", ".join(describe_write(entry) for entry in entries))
-                for name, entries in found.items()))
+    except BaseException:
+        _end_guard(controls)
+        raise
+    found = _end_guard(controls)
+    if found:
+        raise GuardViolation("writes in check mode: " + "; ".join(
+            "%s: %s" % (name, ", ".join(describe_write(entry) for entry in entries))
+            for name, entries in found.items()))
+
+
+def _end_guard(controls):
+    """Disarm the guards (once every request is answered); the violations found, by sandbox name."""
+    found = {}
+    for control in controls:
+        control.settle()
+        violations = control.guard_state()["violations"]
+        control.clear_guard()
+        if violations:
+            found[control.name] = violations
+    return found
 
 
 def describe_write(entry):
