@@ -14,11 +14,13 @@ import traceback
 
 from ansible_collections.sso.authentik.plugins.module_utils._engine import EngineError
 
+# Only the package is imported here (a few ms); its primitives (the Rust bindings, about 50 ms) are imported by the
+# functions that parse, fingerprint or sign, so a module run that never does (a Salesforce module given only an
+# access token, certificate_keypair generating its pair) does not pay for them.
 try:
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    import cryptography
 
+    CRYPTOGRAPHY_VERSION = cryptography.__version__
     CRYPTOGRAPHY_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by the module through missing_required_lib
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
@@ -83,6 +85,9 @@ def load_private_key(pem, option="private_key"):
         raise EngineError("%s is not a PEM private key (expected a '-----BEGIN ... PRIVATE KEY-----' block)." % option)
     if len(labels) != 1:
         raise EngineError("%s holds %d PEM blocks; give the private key alone." % (option, len(labels)))
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     try:
         return serialization.load_pem_private_key(pem.strip().encode(), password=None)
     except TypeError:
@@ -92,6 +97,8 @@ def load_private_key(pem, option="private_key"):
 
 
 def public_bytes(key):
+    from cryptography.hazmat.primitives import serialization
+
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -122,6 +129,8 @@ def check_not_expired(cert, option="certificate"):
 
 def fingerprint(cert, algorithm="sha256"):
     """Colon-separated lowercase hex, the format of authentik's fingerprint_sha256 / fingerprint_sha1."""
+    from cryptography.hazmat.primitives import hashes
+
     digest = cert.fingerprint(hashes.SHA256() if algorithm == "sha256" else hashes.SHA1())  # nosec - display only
     return ":".join("%02x" % b for b in digest)
 
@@ -137,6 +146,8 @@ def certificate_der(value):
     if not isinstance(value, str) or not value.strip():
         return None
     if "-----BEGIN" in value:
+        from cryptography.hazmat.primitives import serialization
+
         return load_certificate(value).public_bytes(serialization.Encoding.DER)
     try:
         der = base64.b64decode("".join(value.split()), validate=True)
@@ -161,6 +172,8 @@ def same_certificate(current, desired):
 
 def pem_body(pem):
     """The base64 DER body of a PEM certificate on one line (what Salesforce stores)."""
+    from cryptography.hazmat.primitives import serialization
+
     return base64.b64encode(load_certificate(pem).public_bytes(serialization.Encoding.DER)).decode()
 
 
@@ -183,6 +196,9 @@ def load_rsa_signing_key(pem, option="private_key"):
     never quote the key."""
     if b"-----BEGIN" not in pem:
         raise EngineError("%s is not PEM text (no '-----BEGIN ... PRIVATE KEY-----' line)" % option)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except TypeError:
@@ -196,4 +212,7 @@ def load_rsa_signing_key(pem, option="private_key"):
 
 def sign_rs256(key, data):
     """The RS256 signature of `data` (RSASSA-PKCS1-v1_5 with SHA-256), as a JWT carries it before base64url."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
