@@ -517,6 +517,7 @@ def main(argv=None):
     if args.notes and Path(args.notes).exists():
         data["notes"] = Path(args.notes).read_text(encoding="utf-8").splitlines()
     docs = Path(args.docs)
+    docs.mkdir(parents=True, exist_ok=True)  # --docs /tmp/bench for a quick look
     (docs / "benchmarks.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     write_chart(docs / "benchmarks.png", [run for run in runs if run["scenario"] == "(e) scale"])
     (docs / "benchmarks.md").write_text(report(data), encoding="utf-8")
