@@ -49,7 +49,10 @@ SAML_ROLE = {"salesforce_sso_oauth_source": False, "salesforce_sso_scim": False}
 # beyond those, with the reason. The sum is the bound of the target; the bench compares it with the log.
 EXPECTED_B = {
     "Log in to Salesforce once for the whole run": (0, 0, 1, 0, "the login; the API version discovery"),
-    "Read the org (id, My Domain) and resolve the JIT profile": (0, 1, 0, 0, "the profile (org id from the login)"),
+    "Read the org (id, My Domain) and resolve the JIT profile (name or id) and the client credentials user": (
+        0, 2, 0, 0, "the profile, the client credentials user (org id from the login)"),
+    "Read authentik's version and licence, and look up the flows, groups and user the run refers to": (
+        0, 4, 1, 1, "2 flows, the group, the user to preview; the version; its licence summary"),
     "SAML property mappings for Just-in-Time provisioning": (5, 0, 0, 0, "the five mappings"),
     "Read the signing certificate Salesforce must trust": (1, 0, 0, 1, "the key pair; its PEM (a second endpoint)"),
     "Enable SAML single sign-on in the org": (1, 0, 0, 0, "SecuritySettings"),
@@ -64,7 +67,8 @@ EXPECTED_B = {
         1, 5, 1, 0, "the provider; the OAuth source, 4 mappings; the version"),
     "Application": (1, 2, 0, 0, "the application; 2 providers"),
     "Who may use it": (1, 2, 0, 0, "the bindings of the application; the application, the group"),
-    "Read what authentik serves": (0, 1, 0, 4, "the user to preview; cross-check: provider, metadata, PEM, preview"),
+    "Compare authentik with Salesforce": (
+        0, 0, 0, 5, "cross-check: provider, metadata, PEM, preview (authentik); SamlSsoConfig (Salesforce)"),
 }
 
 
@@ -427,8 +431,9 @@ def report(data):
             sum(row["writes"] for row in attributed), bound, max(0, reads - bound), reads),
         "",
         "The reads beyond the bound are the cross-check's (it reads the provider, its metadata, its signing",
-        "certificate and the JIT preview as they are, on purpose, so that drift made by hand is reported) and the",
-        "PEM of the signing certificate, which authentik serves at a second endpoint of the key pair.",
+        "certificate, the JIT preview and the SAML SSO configuration as they are, on purpose, so that drift made by",
+        "hand is reported), the PEM of the signing certificate, which authentik serves at a second endpoint of the",
+        "key pair, and authentik's licence summary (SCIM in OAuth mode needs an enterprise licence).",
         "",
         "## (e) Scale: the SAML part for N applications in one run",
         "",
