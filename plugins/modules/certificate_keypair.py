@@ -105,7 +105,6 @@ def check_dns_name(value, option):
         raise EngineError("%s must hold DNS names (letters, digits, '-', '.' and '*'), got %r." % (option, value))
 
 
-
 def at_least_one(value, option):
     if value < 1:
         raise EngineError("%s must be at least 1." % option)

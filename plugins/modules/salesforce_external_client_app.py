@@ -223,7 +223,6 @@ def same_scopes(current, desired):
     return sorted(set(split(current, ","))) == sorted(set(split(desired, ",")))
 
 
-
 def check_app_name(value, option):
     check_api_name(value, option)
     if len(value) > 70:  # room for the components' suffixes
