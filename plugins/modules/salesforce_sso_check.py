@@ -17,7 +17,8 @@ description:
   - With O(preview_user), also checks the assertion authentik would send for that user - every attribute
     standard Just-in-Time provisioning reads is there and not empty, the NameID is the Federation ID, and the
     profile id is the expected one.
-  - Usable on its own after a set-up made by hand, and by the role M(sso.authentik.salesforce_sso) after its
+  - Usable on its own after a set-up made by hand, and by the role
+    R(sso.authentik.salesforce_sso,ansible_collections.sso.authentik.salesforce_sso_role) after its
     writes. It changes nothing on either side.
   - A side that does not exist (yet) is reported in RV(exists) and nothing is compared.
 options:

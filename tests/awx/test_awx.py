@@ -148,7 +148,7 @@ def test_ansible_builder_creates_a_context_from_the_collection_definition(tmp_pa
     assert requirement_lines(tmp_path / "context" / "_build" / "requirements.txt") \
         == requirement_lines(COLLECTION_ROOT / "requirements.txt")
     containerfile = (tmp_path / "context" / "Containerfile").read_text(encoding="utf-8")
-    assert 'ANSIBLE_INSTALL_REFS="ansible-core>=2.16 ansible-runner"' in containerfile
+    assert 'ANSIBLE_INSTALL_REFS="ansible-core>=2.19 ansible-runner"' in containerfile
     assert "bindep" not in requirement_lines(COLLECTION_ROOT / "requirements.txt")
 
 
